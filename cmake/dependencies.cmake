@@ -1,0 +1,46 @@
+# Every dependency is a Debian -dev package (see README). A CUDA LibTorch only needs
+# -DCMAKE_PREFIX_PATH=/path/to/libtorch.
+find_package(Torch REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+pkg_check_modules(SOXR REQUIRED IMPORTED_TARGET soxr)
+find_package(yaml-cpp REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(Threads REQUIRED)
+find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
+
+# yaml-cpp 0.7 exports `yaml-cpp`; newer releases export `yaml-cpp::yaml-cpp`.
+if(TARGET yaml-cpp::yaml-cpp)
+  set(SPEAKERNET_YAML_TARGET yaml-cpp::yaml-cpp)
+else()
+  set(SPEAKERNET_YAML_TARGET yaml-cpp)
+endif()
+
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  # pch_defines/time_macros let ccache cache translation units that use the PCH.
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      ${CCACHE_PROGRAM})
+  message(STATUS "speakernet: using ccache ${CCACHE_PROGRAM}")
+endif()
+
+find_library(JEMALLOC_LIBRARY NAMES jemalloc)
+
+# Debian's libtorch links libblas.so.3, whose default provider is the slow reference BLAS.
+# When the OpenMP OpenBLAS is installed, point the executables' RPATH at it (DT_RPATH is
+# transitive, so libtorch_cpu resolves libblas.so.3 there) without touching the system.
+set(SPEAKERNET_OPENBLAS_DIR "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp")
+if(NOT EXISTS "${SPEAKERNET_OPENBLAS_DIR}/libblas.so.3")
+  set(SPEAKERNET_OPENBLAS_DIR "")
+endif()
+
+if(TARGET GTest::gtest_main)
+  set(SPEAKERNET_GTEST_AVAILABLE ON)
+else()
+  find_package(GTest QUIET)
+  set(SPEAKERNET_GTEST_AVAILABLE ${GTest_FOUND})
+endif()
+find_package(benchmark QUIET)

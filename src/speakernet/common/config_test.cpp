@@ -1,0 +1,87 @@
+#include "speakernet/common/config.h"
+
+#include <gtest/gtest.h>
+
+namespace speakernet {
+namespace {
+
+struct InnerConfig {
+  double lr = 0.02;
+  std::vector<int> milestones{15, 25, 35};
+  template <class V>
+  void Fields(V& v) {
+    v("lr", lr);
+    v("milestones", milestones);
+  }
+  void Validate() const { SN_CHECK(lr > 0, "inner.lr must be > 0, got {}", lr); }
+};
+
+struct OuterConfig {
+  std::string name = "sgd";
+  bool nesterov = true;
+  int epochs = 40;
+  InnerConfig inner;
+  template <class V>
+  void Fields(V& v) {
+    v("name", name);
+    v("nesterov", nesterov);
+    v("epochs", epochs);
+    v("inner", inner);
+  }
+};
+
+TEST(Config, DefaultsSurviveEmptyYaml) {
+  OuterConfig c;
+  ReadConfig(YAML::Load("{}"), c);
+  EXPECT_EQ(c.name, "sgd");
+  EXPECT_EQ(c.inner.milestones, (std::vector<int>{15, 25, 35}));
+}
+
+TEST(Config, ReadsNestedValuesAndOverrides) {
+  YAML::Node root = YAML::Load("name: adam\ninner: {lr: 0.5}\n");
+  ApplyOverrides(root, {"--inner.lr=0.1", "--epochs", "3", "--inner.milestones=[1, 2]"});
+  OuterConfig c;
+  ReadConfig(root, c);
+  EXPECT_EQ(c.name, "adam");
+  EXPECT_DOUBLE_EQ(c.inner.lr, 0.1);
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.inner.milestones, (std::vector<int>{1, 2}));
+}
+
+TEST(Config, UnknownKeyNamesItsPath) {
+  OuterConfig c;
+  try {
+    ReadConfig(YAML::Load("inner: {lrr: 1}"), c);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("inner.lrr"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, WrongTypeAndValidationFail) {
+  OuterConfig c;
+  EXPECT_THROW(ReadConfig(YAML::Load("epochs: many"), c), Error);
+  EXPECT_THROW(ReadConfig(YAML::Load("inner: {lr: -1}"), c), Error);
+  EXPECT_THROW(ReadConfig(YAML::Load("inner: 3"), c), Error);
+}
+
+TEST(Config, RoundTripsThroughYaml) {
+  OuterConfig a;
+  a.name = "x";
+  a.inner.lr = 0.25;
+  OuterConfig b;
+  ReadConfig(YAML::Load(YamlToString(ConfigToYaml(a))), b);
+  EXPECT_EQ(b.name, "x");
+  EXPECT_DOUBLE_EQ(b.inner.lr, 0.25);
+  EXPECT_NE(ConfigToString(a).find("lr: 0.25"), std::string::npos) << ConfigToString(a);
+}
+
+TEST(Config, MalformedOverridesAreRejected) {
+  YAML::Node root;
+  EXPECT_THROW(ApplyOverrides(root, {"lr=1"}), Error);
+  EXPECT_THROW(ApplyOverrides(root, {"--a..b=1"}), Error);
+  EXPECT_THROW(ApplyOverrides(root, {"--a.b"}), Error);
+}
+
+}  // namespace
+}  // namespace speakernet

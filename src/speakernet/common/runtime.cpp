@@ -1,0 +1,47 @@
+#include "speakernet/common/runtime.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/Context.h>
+#include <fmt/format.h>
+#include <torch/cuda.h>
+
+#include <thread>
+
+#include "speakernet/common/error.h"
+
+namespace speakernet {
+
+void RuntimeConfig::Validate() const {
+  SN_CHECK(threads >= 0, "runtime.threads must be >= 0, got {}", threads);
+  ParseDevice(device);
+}
+
+int ConfigureRuntime(const RuntimeConfig& config) {
+  int threads = config.threads;
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  return threads;
+}
+
+c10::Device ParseDevice(const std::string& name) {
+  c10::Device device(c10::kCPU);
+  try {
+    device = c10::Device(name);
+  } catch (const std::exception&) {
+    Fail(fmt::format("unknown device '{}' (expected cpu, cuda or cuda:N)", name));
+  }
+  if (device.is_cuda()) {
+    SN_CHECK(torch::cuda::is_available(),
+             "device '{}' requested but this LibTorch has no CUDA or no GPU is visible", name);
+    SN_CHECK(!device.has_index() || device.index() < static_cast<int>(torch::cuda::device_count()),
+             "device '{}' does not exist ({} GPU(s) visible)", name, torch::cuda::device_count());
+  }
+  return device;
+}
+
+std::string DescribeRuntime() {
+  return fmt::format("torch threads={}, cuda={}", at::get_num_threads(),
+                     torch::cuda::is_available() ? "yes" : "no");
+}
+
+}  // namespace speakernet
