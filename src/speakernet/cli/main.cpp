@@ -1,0 +1,30 @@
+// speakernet: train, evaluate and deploy speaker-embedding networks.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "speakernet/cli/commands.h"
+#include "speakernet/common/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"speakernet: speaker-embedding training, extraction and scoring in C++"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.parse_complete_callback([&] { speakernet::InitLogging(log_level); });
+  speakernet::AddComputeFbankCommand(app);
+  speakernet::AddTrainCommand(app);
+  speakernet::AddExtractCommand(app);
+  speakernet::AddScoreCommand(app);
+  speakernet::AddEvalCommand(app);
+  speakernet::AddModelInfoCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,139 @@
+#include "speakernet/training/checkpointer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
+#include <torch/serialize.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "speakernet/common/atomic_file.h"
+#include "speakernet/common/config.h"
+#include "speakernet/common/error.h"
+
+namespace speakernet {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kModelFile = "model.pt";
+const char* kOptimizerFile = "optimizer.pt";
+const char* kRngFile = "rng.pt";
+const char* kStateFile = "state.yaml";
+
+// The default CPU generator feeds dither, dropout and init; saving it makes resume bit-exact.
+StateDict CaptureRng() {
+  StateDict rng;
+  auto gen = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    rng.emplace_back("cpu", gen.get_state());
+  }
+  return rng;
+}
+
+void RestoreRng(const StateDict& rng) {
+  for (const auto& [name, state] : rng) {
+    if (name == "cpu") {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(state);
+    }
+  }
+}
+
+}  // namespace
+
+Checkpointer::Checkpointer(std::string exp_dir, int keep_periodic)
+    : dir_((fs::path(exp_dir) / "checkpoints").string()), keep_periodic_(keep_periodic) {}
+
+std::string Checkpointer::Save(const std::string& tag, const StateDict& model_state,
+                               torch::optim::Optimizer& optimizer, const TrainingPosition& position,
+                               bool end_of_epoch) {
+  MakeDirs(dir_);
+  const fs::path final_dir = fs::path(dir_) / tag;
+  const fs::path tmp_dir = fs::path(dir_) / (tag + ".tmp." + std::to_string(::getpid()));
+  fs::remove_all(tmp_dir);
+  MakeDirs(tmp_dir.string());
+  SaveStateDictFile((tmp_dir / kModelFile).string(), model_state);
+  torch::save(optimizer, (tmp_dir / kOptimizerFile).string());
+  SaveStateDictFile((tmp_dir / kRngFile).string(), CaptureRng());
+  YAML::Node state;
+  state["epoch"] = position.epoch;
+  state["batch"] = position.batch;
+  state["global_step"] = position.global_step;
+  state["end_of_epoch"] = end_of_epoch;
+  state["unixtime"] = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  WriteTextAtomically((tmp_dir / kStateFile).string(), YamlToString(state));
+  fs::remove_all(final_dir);
+  fs::rename(tmp_dir, final_dir);
+  if (!end_of_epoch) Prune();
+  return final_dir.string();
+}
+
+TrainingPosition Checkpointer::ReadPosition(const std::string& checkpoint_dir) {
+  const std::string path = (fs::path(checkpoint_dir) / kStateFile).string();
+  SN_CHECK(fs::exists(path), "'{}' is not a checkpoint (no {})", checkpoint_dir, kStateFile);
+  const YAML::Node state = LoadYamlFile(path);
+  TrainingPosition p;
+  try {
+    p.epoch = state["epoch"].as<int64_t>();
+    p.batch = state["batch"].as<int64_t>();
+    p.global_step = state["global_step"].as<int64_t>();
+  } catch (const YAML::Exception& e) {
+    Fail(fmt::format("checkpoint state '{}' is malformed: {}", path, e.what()));
+  }
+  return p;
+}
+
+std::optional<std::string> Checkpointer::Latest() const {
+  if (!fs::exists(dir_)) return std::nullopt;
+  std::optional<std::string> best;
+  int64_t best_step = -1;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (!entry.is_directory() || entry.path().filename().string().find(".tmp.") != std::string::npos)
+      continue;
+    if (!fs::exists(entry.path() / kStateFile)) continue;
+    const auto p = ReadPosition(entry.path().string());
+    if (p.global_step > best_step) {
+      best_step = p.global_step;
+      best = entry.path().string();
+    }
+  }
+  return best;
+}
+
+StateDict Checkpointer::LoadModelState(const std::string& checkpoint_dir) {
+  return LoadStateDictFile((fs::path(checkpoint_dir) / kModelFile).string());
+}
+
+TrainingPosition Checkpointer::Load(const std::string& checkpoint_dir, StateDict* model_state,
+                                    torch::optim::Optimizer& optimizer) const {
+  const TrainingPosition position = ReadPosition(checkpoint_dir);
+  *model_state = LoadModelState(checkpoint_dir);
+  torch::load(optimizer, (fs::path(checkpoint_dir) / kOptimizerFile).string());
+  RestoreRng(LoadStateDictFile((fs::path(checkpoint_dir) / kRngFile).string()));
+  return position;
+}
+
+void Checkpointer::Prune() const {
+  std::vector<std::pair<int64_t, fs::path>> periodic;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.rfind("step-", 0) != 0) continue;
+    if (!fs::exists(entry.path() / kStateFile)) continue;
+    periodic.emplace_back(ReadPosition(entry.path().string()).global_step, entry.path());
+  }
+  std::sort(periodic.rbegin(), periodic.rend());
+  for (size_t i = static_cast<size_t>(std::max(keep_periodic_, 1)); i < periodic.size(); ++i) {
+    fs::remove_all(periodic[i].second);
+  }
+}
+
+}  // namespace speakernet

@@ -1,0 +1,52 @@
+// Checkpoints: <exp>/checkpoints/<tag>/ holding everything a resumed run needs to continue as if
+// never stopped: model + classifier (model.pt, a torch.load-able dict with speaker-net's names),
+// optimizer state, RNG states and the training position. Each checkpoint directory is written
+// under a temporary name and renamed into place, so a crash never leaves a half checkpoint.
+#pragma once
+
+#include <torch/optim/optimizer.h>
+
+#include <optional>
+#include <string>
+
+#include "speakernet/training/state_dict_io.h"
+
+namespace speakernet {
+
+struct TrainingPosition {
+  int64_t epoch = 0;        // epoch to run next (0-based)
+  int64_t batch = 0;        // first batch of `epoch` still to run
+  int64_t global_step = 0;  // optimizer steps taken so far
+};
+
+class Checkpointer {
+ public:
+  // keep_periodic: how many of the newest periodic (non end-of-epoch) checkpoints to keep.
+  Checkpointer(std::string exp_dir, int keep_periodic);
+
+  // Returns the directory written.
+  std::string Save(const std::string& tag, const StateDict& model_state,
+                   torch::optim::Optimizer& optimizer, const TrainingPosition& position,
+                   bool end_of_epoch);
+
+  // The checkpoint with the highest global step, if any.
+  std::optional<std::string> Latest() const;
+
+  // Loads optimizer state and RNG states in place and returns the model state and position.
+  TrainingPosition Load(const std::string& checkpoint_dir, StateDict* model_state,
+                        torch::optim::Optimizer& optimizer) const;
+
+  // Reads only the model state of a checkpoint (for extraction).
+  static StateDict LoadModelState(const std::string& checkpoint_dir);
+  static TrainingPosition ReadPosition(const std::string& checkpoint_dir);
+
+  std::string checkpoints_dir() const { return dir_; }
+
+ private:
+  void Prune() const;
+
+  std::string dir_;
+  int keep_periodic_;
+};
+
+}  // namespace speakernet

@@ -1,0 +1,110 @@
+#include "speakernet/training/state_dict_io.h"
+
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "speakernet/common/atomic_file.h"
+#include "speakernet/common/error.h"
+
+namespace speakernet {
+
+namespace {
+
+void Collect(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) {
+    out.emplace_back(prefix + p.key(), p.value());
+  }
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) {
+    out.emplace_back(prefix + b.key(), b.value());
+  }
+  for (const auto& child : module.named_children()) {
+    Collect(*child.value(), prefix + child.key() + ".", out);
+  }
+}
+
+std::string ShapeString(const torch::Tensor& t) {
+  std::string s = "(";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + ")";
+}
+
+}  // namespace
+
+StateDict GetStateDict(const torch::nn::Module& module, const std::string& prefix) {
+  StateDict out;
+  Collect(module, prefix, out);
+  return out;
+}
+
+void LoadStateDict(torch::nn::Module& module, const StateDict& state, const std::string& prefix,
+                   bool strict) {
+  std::map<std::string, torch::Tensor> given;
+  for (const auto& [name, tensor] : state) {
+    if (name.rfind(prefix, 0) == 0) given[name.substr(prefix.size())] = tensor;
+  }
+  std::vector<std::string> problems;
+  std::set<std::string> used;
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : GetStateDict(module)) {
+    auto it = given.find(name);
+    if (it == given.end()) {
+      if (strict) problems.push_back("missing key '" + prefix + name + "'");
+      continue;
+    }
+    used.insert(name);
+    if (!target.sizes().equals(it->second.sizes())) {
+      problems.push_back("key '" + prefix + name + "' has shape " + ShapeString(it->second) +
+                         ", the model expects " + ShapeString(target));
+      continue;
+    }
+    target.copy_(it->second.to(target.dtype()));
+  }
+  if (strict) {
+    for (const auto& [name, tensor] : given) {
+      if (!used.count(name)) problems.push_back("unexpected key '" + prefix + name + "'");
+    }
+  }
+  if (!problems.empty()) {
+    std::string msg = "state dict does not match the model:";
+    for (const auto& p : problems) msg += "\n  " + p;
+    Fail(msg);
+  }
+}
+
+void SaveStateDictFile(const std::string& path, const StateDict& state) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [name, tensor] : state) dict.insert(name, tensor.detach().cpu());
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  WriteFileAtomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    SN_CHECK(out.good(), "cannot write '{}'", tmp);
+  });
+}
+
+StateDict LoadStateDictFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  SN_CHECK(in.good(), "cannot open state dict '{}'", path);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    Fail(fmt::format("cannot read state dict '{}': {}", path, e.what()));
+  }
+  SN_CHECK(value.isGenericDict(), "'{}' does not hold a dict of tensors", path);
+  StateDict out;
+  for (const auto& item : value.toGenericDict()) {
+    SN_CHECK(item.key().isString() && item.value().isTensor(),
+             "'{}' holds a non-tensor entry; expected a dict of name -> tensor", path);
+    out.emplace_back(item.key().toStringRef(), item.value().toTensor());
+  }
+  return out;
+}
+
+}  // namespace speakernet

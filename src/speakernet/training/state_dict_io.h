@@ -1,0 +1,27 @@
+// State dicts: ordered (name, tensor) lists with PyTorch's naming and order (a module's own
+// parameters, then its own buffers, then its children), stored with torch::pickle_save so that
+// Python reads them with torch.load() as a plain dict of tensors.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace speakernet {
+
+using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
+
+StateDict GetStateDict(const torch::nn::Module& module, const std::string& prefix = "");
+
+// Copies values into the module's parameters and buffers (keeping their device). Every error
+// (missing, unexpected or mis-shaped key) is collected and reported together, by name.
+// Keys outside `prefix` are ignored; with strict=false missing/unexpected keys are allowed.
+void LoadStateDict(torch::nn::Module& module, const StateDict& state, const std::string& prefix = "",
+                   bool strict = true);
+
+void SaveStateDictFile(const std::string& path, const StateDict& state);
+StateDict LoadStateDictFile(const std::string& path);
+
+}  // namespace speakernet

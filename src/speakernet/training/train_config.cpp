@@ -1,0 +1,42 @@
+#include "speakernet/training/train_config.h"
+
+#include "speakernet/common/config.h"
+#include "speakernet/common/error.h"
+
+namespace speakernet {
+
+void OptimizerConfig::Validate() const {
+  SN_CHECK(name == "sgd" || name == "adam", "optimizer.name must be sgd or adam, got '{}'", name);
+  SN_CHECK(lr > 0, "optimizer.lr must be > 0, got {}", lr);
+  SN_CHECK(momentum >= 0 && momentum < 1, "optimizer.momentum must be in [0, 1), got {}", momentum);
+  SN_CHECK(weight_decay >= 0, "optimizer.weight_decay must be >= 0, got {}", weight_decay);
+  SN_CHECK(!nesterov || name != "sgd" || momentum > 0, "optimizer.nesterov needs momentum > 0");
+}
+
+void TrainerConfig::Validate() const {
+  SN_CHECK(epochs > 0, "trainer.epochs must be > 0, got {}", epochs);
+  SN_CHECK(report_interval_iters > 0, "trainer.report_interval_iters must be > 0");
+  SN_CHECK(ckpt_interval_minutes >= 0, "trainer.ckpt_interval_minutes must be >= 0");
+  SN_CHECK(ckpt_interval_iters >= 0, "trainer.ckpt_interval_iters must be >= 0");
+  SN_CHECK(keep_periodic >= 1, "trainer.keep_periodic must be >= 1");
+  SN_CHECK(max_iters >= 0, "trainer.max_iters must be >= 0");
+}
+
+void TrainConfig::Validate() const {
+  SN_CHECK(model.feat_dim == features.num_bins,
+           "model.feat_dim ({}) must equal features.num_bins ({})", model.feat_dim,
+           features.num_bins);
+  SN_CHECK(loader.sample_rate == features.sample_rate,
+           "loader.sample_rate ({}) must equal features.sample_rate ({})", loader.sample_rate,
+           features.sample_rate);
+}
+
+TrainConfig LoadTrainConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node root = LoadYamlFile(path);
+  ApplyOverrides(root, overrides);
+  TrainConfig config;
+  ReadConfig(root, config);
+  return config;
+}
+
+}  // namespace speakernet

@@ -1,0 +1,90 @@
+// The whole training configuration: one YAML file, one struct per component.
+#pragma once
+
+#include <string>
+
+#include "speakernet/common/runtime.h"
+#include "speakernet/data/chunk_loader.h"
+#include "speakernet/features/fbank.h"
+#include "speakernet/losses/margin_scheduler.h"
+#include "speakernet/losses/margin_softmax.h"
+#include "speakernet/models/model_config.h"
+#include "speakernet/training/lr_schedule.h"
+
+namespace speakernet {
+
+struct OptimizerConfig {
+  std::string name = "sgd";  // sgd | adam
+  double lr = 0.02;
+  double momentum = 0.9;  // sgd
+  bool nesterov = true;   // sgd
+  double weight_decay = 1e-4;
+  double beta1 = 0.9, beta2 = 0.999;  // adam
+
+  template <class V>
+  void Fields(V& v) {
+    v("name", name, "sgd | adam");
+    v("lr", lr, "base learning rate");
+    v("momentum", momentum, "sgd momentum");
+    v("nesterov", nesterov, "sgd Nesterov momentum");
+    v("weight_decay", weight_decay, "coupled L2 weight decay on all parameters");
+    v("beta1", beta1, "adam beta1");
+    v("beta2", beta2, "adam beta2");
+  }
+  void Validate() const;
+};
+
+struct TrainerConfig {
+  int64_t epochs = 40;
+  double max_grad_norm = 10.0;          // L2 gradient-norm clipping (speaker-net's max_change)
+  int64_t report_interval_iters = 100;  // progress line every N iterations
+  double ckpt_interval_minutes = 10.0;  // periodic checkpoint (0 = off)
+  int64_t ckpt_interval_iters = 0;      // periodic checkpoint every N iterations (0 = off)
+  int keep_periodic = 1;                // newest periodic checkpoints kept
+  int64_t max_iters = 0;                // stop after this many iterations in this run (0 = none)
+  int64_t seed = 1024;
+
+  template <class V>
+  void Fields(V& v) {
+    v("epochs", epochs, "number of epochs");
+    v("max_grad_norm", max_grad_norm, "clip the gradient L2 norm to this (<=0: off)");
+    v("report_interval_iters", report_interval_iters, "progress line every N iterations");
+    v("ckpt_interval_minutes", ckpt_interval_minutes, "periodic checkpoint interval (0 = off)");
+    v("ckpt_interval_iters", ckpt_interval_iters, "periodic checkpoint every N iterations (0 = off)");
+    v("keep_periodic", keep_periodic, "number of periodic checkpoints kept");
+    v("max_iters", max_iters, "stop this run after N iterations (0 = no limit)");
+    v("seed", seed, "seed for initialisation (the loader has its own seed)");
+  }
+  void Validate() const;
+};
+
+struct TrainConfig {
+  RuntimeConfig runtime;
+  FbankOptions features;
+  LoaderConfig loader;
+  ModelConfig model;
+  MarginSoftmaxConfig loss;
+  MarginScheduleConfig margin_schedule;
+  OptimizerConfig optimizer;
+  LrScheduleConfig lr_schedule;
+  TrainerConfig trainer;
+
+  template <class V>
+  void Fields(V& v) {
+    v("runtime", runtime);
+    v("features", features);
+    v("loader", loader);
+    v("model", model);
+    v("loss", loss);
+    v("margin_schedule", margin_schedule);
+    v("optimizer", optimizer);
+    v("lr_schedule", lr_schedule);
+    v("trainer", trainer);
+  }
+  void Validate() const;
+};
+
+// Reads a training config file and applies `--section.key=value` overrides.
+TrainConfig LoadTrainConfig(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace speakernet

@@ -1,0 +1,264 @@
+#include "speakernet/training/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "speakernet/common/atomic_file.h"
+#include "speakernet/common/config.h"
+#include "speakernet/common/error.h"
+#include "speakernet/common/progress.h"
+#include "speakernet/data/data_dir.h"
+#include "speakernet/models/speaker_model.h"
+#include "speakernet/training/checkpointer.h"
+
+namespace speakernet {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string ExpConfigPath(const std::string& exp_dir) {
+  return (fs::path(exp_dir) / "config.yaml").string();
+}
+std::string ExpSpeakersPath(const std::string& exp_dir) {
+  return (fs::path(exp_dir) / "speakers.txt").string();
+}
+
+namespace {
+
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const OptimizerConfig& c,
+                                                       std::vector<torch::Tensor> params) {
+  if (c.name == "adam") {
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(c.lr).betas({c.beta1, c.beta2}).weight_decay(c.weight_decay));
+  }
+  return std::make_unique<torch::optim::SGD>(
+      params, torch::optim::SGDOptions(c.lr).momentum(c.momentum).nesterov(c.nesterov).weight_decay(
+                  c.weight_decay));
+}
+
+void SetLearningRate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+// Running means over one report interval.
+struct IntervalStats {
+  double loss = 0, correct = 0, samples = 0, wait_seconds = 0;
+  int64_t iters = 0;
+  Clock::time_point start = Clock::now();
+  void Reset() { *this = IntervalStats(); }
+};
+
+}  // namespace
+
+struct Trainer::State {
+  TrainConfig config;
+  std::string data_dir, exp_dir;
+  torch::Device device{torch::kCPU};
+  std::unique_ptr<DataDir> data;
+  std::unique_ptr<ChunkLoader> loader;
+  std::unique_ptr<Fbank> fbank;
+  std::shared_ptr<SpeakerModel> model;
+  MarginSoftmax loss{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<Checkpointer> checkpointer;
+  std::vector<torch::Tensor> parameters;
+
+  StateDict FullStateDict() const {
+    StateDict state = GetStateDict(*model);
+    for (auto& kv : GetStateDict(*loss, "loss.")) state.push_back(kv);
+    return state;
+  }
+  void LoadFullStateDict(const StateDict& state) {
+    StateDict model_part, loss_part;
+    for (const auto& kv : state) (kv.first.rfind("loss.", 0) == 0 ? loss_part : model_part).push_back(kv);
+    LoadStateDict(*model, model_part);
+    LoadStateDict(*loss, loss_part, "loss.");
+  }
+};
+
+Trainer::Trainer(TrainConfig config, std::string data_dir, std::string exp_dir)
+    : state_(std::make_unique<State>()) {
+  auto& s = *state_;
+  s.config = std::move(config);
+  s.data_dir = std::move(data_dir);
+  s.exp_dir = std::move(exp_dir);
+}
+
+Trainer::~Trainer() = default;
+
+namespace {
+
+void WriteExpFiles(const std::string& exp_dir, const TrainConfig& config, const DataDir& data) {
+  MakeDirs(exp_dir);
+  WriteTextAtomically(ExpConfigPath(exp_dir), YamlToString(ConfigToYaml(config)));
+  std::string speakers;
+  for (const auto& spk : data.speakers()) speakers += spk + "\n";
+  WriteTextAtomically(ExpSpeakersPath(exp_dir), speakers);
+}
+
+void AppendCsvRow(const std::string& path, const std::string& row) {
+  const bool fresh = !fs::exists(path);
+  std::ofstream out(path, std::ios::app);
+  if (fresh) out << "epoch,iter,global_step,lr,loss,accuracy,margin_fraction,samples_per_s,data_wait\n";
+  out << row << "\n";
+}
+
+}  // namespace
+
+TrainSummary Trainer::Run(const std::string& resume) {
+  auto& s = *state_;
+  const auto& cfg = s.config;
+  const int threads = ConfigureRuntime(cfg.runtime);
+  s.device = ParseDevice(cfg.runtime.device);
+  spdlog::info("train: data {}, exp {}, device {}, {} threads", s.data_dir, s.exp_dir,
+               s.device.str(), threads);
+  spdlog::info("train: config {}", ConfigToString(cfg));
+
+  s.data = std::make_unique<DataDir>(DataDir::Load(s.data_dir));
+  s.data->EnsureDurations();
+  s.loader = std::make_unique<ChunkLoader>(*s.data, cfg.loader);
+  const int64_t iters_per_epoch = s.loader->BatchesPerEpoch();
+  SN_CHECK(iters_per_epoch > 0, "data dir '{}' gives no full batch of {} chunks", s.data_dir,
+           cfg.loader.batch_size);
+  const auto num_speakers = static_cast<int64_t>(s.data->speakers().size());
+
+  torch::manual_seed(static_cast<uint64_t>(cfg.trainer.seed));
+  s.fbank = std::make_unique<Fbank>(cfg.features);
+  s.model = CreateModel(cfg.model);
+  s.loss = MarginSoftmax(s.model->EmbeddingDim(), num_speakers, cfg.loss);
+  s.model->to(s.device);
+  s.loss->to(s.device);
+  s.parameters = s.model->parameters();
+  for (auto& p : s.loss->parameters()) s.parameters.push_back(p);
+  s.optimizer = MakeOptimizer(cfg.optimizer, s.parameters);
+  s.checkpointer = std::make_unique<Checkpointer>(s.exp_dir, cfg.trainer.keep_periodic);
+  spdlog::info("train: {}; {} speakers, {} utterances, {} iterations/epoch",
+               DescribeModel(cfg.model, *s.model), num_speakers, s.data->NumUtterances(),
+               iters_per_epoch);
+
+  TrainingPosition pos;
+  if (resume.empty()) {
+    SN_CHECK(!s.checkpointer->Latest(),
+             "exp dir '{}' already has checkpoints: pass --resume to continue it, or choose a new --exp",
+             s.exp_dir);
+    WriteExpFiles(s.exp_dir, cfg, *s.data);
+  } else {
+    const std::string ckpt = resume == "latest" ? s.checkpointer->Latest().value_or("") : resume;
+    SN_CHECK(!ckpt.empty(), "--resume: no checkpoint found in '{}'", s.checkpointer->checkpoints_dir());
+    StateDict model_state;
+    pos = s.checkpointer->Load(ckpt, &model_state, *s.optimizer);
+    s.LoadFullStateDict(model_state);
+    spdlog::info("train: resumed from {} (epoch {}, batch {}, step {})", ckpt, pos.epoch + 1,
+                 pos.batch, pos.global_step);
+  }
+
+  TrainSummary summary;
+  IntervalStats stats;
+  auto last_ckpt_time = Clock::now();
+  const std::string csv_path = (fs::path(s.exp_dir) / "train_log.csv").string();
+  const int64_t total_steps = cfg.trainer.epochs * iters_per_epoch;
+  ProgressMeter eta("train", total_steps, "steps", 1e30);
+  bool stop = false;
+
+  for (int64_t epoch = pos.epoch; epoch < cfg.trainer.epochs && !stop; ++epoch) {
+    s.model->train();
+    s.loss->train();
+    s.loader->StartEpoch(epoch, epoch == pos.epoch ? pos.batch : 0);
+    bool epoch_finished = false;
+    while (auto batch = s.loader->Next()) {
+      const int64_t iter = batch->index;
+      const int64_t global_iter = epoch * iters_per_epoch + iter;
+      const double lr = LearningRate(cfg.lr_schedule, cfg.optimizer.lr, global_iter,
+                                     iters_per_epoch, cfg.trainer.epochs);
+      SetLearningRate(*s.optimizer, lr);
+      const double lambda = MarginLambda(cfg.margin_schedule, epoch, iter, iters_per_epoch);
+      s.loss->SetLambda(lambda);
+
+      torch::Tensor feats;
+      {
+        torch::NoGradGuard no_grad;
+        feats = (*s.fbank)(batch->waves.to(s.device), /*training=*/true);
+      }
+      const torch::Tensor labels = batch->labels.to(s.device);
+      auto out = s.loss->forward(s.model->forward(feats), labels);
+      s.optimizer->zero_grad();
+      out.loss.backward();
+      double grad_norm = 0;
+      if (cfg.trainer.max_grad_norm > 0) {
+        grad_norm = torch::nn::utils::clip_grad_norm_(s.parameters, cfg.trainer.max_grad_norm);
+      }
+      SN_CHECK(std::isfinite(grad_norm),
+               "non-finite gradient norm at epoch {} iteration {} (lr {}): training diverged", epoch + 1,
+               iter, lr);
+      s.optimizer->step();
+      ++pos.global_step;
+      ++summary.steps;
+      eta.Advance();
+
+      const double loss_value = out.loss.item<double>();
+      SN_CHECK(std::isfinite(loss_value), "non-finite loss at epoch {} iteration {}", epoch + 1, iter);
+      stats.loss += loss_value;
+      stats.correct += out.logits.argmax(1).eq(labels).sum().item<double>();
+      stats.samples += static_cast<double>(labels.size(0));
+      stats.wait_seconds += batch->wait_seconds;
+      ++stats.iters;
+
+      const bool last_iter = iter + 1 == iters_per_epoch;
+      epoch_finished = last_iter;
+      if (stats.iters == cfg.trainer.report_interval_iters || last_iter) {
+        const double secs = std::chrono::duration<double>(Clock::now() - stats.start).count();
+        summary.last_loss = stats.loss / stats.iters;
+        summary.last_accuracy = stats.correct / stats.samples;
+        const double rate = stats.samples / std::max(secs, 1e-9);
+        const double wait = stats.wait_seconds / std::max(secs, 1e-9);
+        const double margin = 1.0 / (1.0 + lambda);
+        const double remaining = (total_steps - pos.global_step) * (secs / stats.iters);
+        spdlog::info(
+            "epoch {}/{} iter {}/{} | loss {:.4f} acc {:.2f}% | lr {:.3g} margin {:.1f}% | "
+            "{:.1f} samples/s, data wait {:.1f}% | ETA {}",
+            epoch + 1, cfg.trainer.epochs, iter + 1, iters_per_epoch, summary.last_loss,
+            100 * summary.last_accuracy, lr, 100 * margin, rate, 100 * wait,
+            FormatDuration(remaining));
+        AppendCsvRow(csv_path, fmt::format("{},{},{},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.4f}",
+                                           epoch + 1, iter + 1, pos.global_step, lr,
+                                           summary.last_loss, summary.last_accuracy, margin,
+                                           rate, wait));
+        stats.Reset();
+      }
+
+      const bool iter_limit = cfg.trainer.max_iters > 0 && summary.steps >= cfg.trainer.max_iters;
+      const bool by_iters = cfg.trainer.ckpt_interval_iters > 0 &&
+                            pos.global_step % cfg.trainer.ckpt_interval_iters == 0;
+      const bool by_time =
+          cfg.trainer.ckpt_interval_minutes > 0 &&
+          std::chrono::duration<double>(Clock::now() - last_ckpt_time).count() >=
+              60.0 * cfg.trainer.ckpt_interval_minutes;
+      if (!last_iter && (iter_limit || by_iters || by_time)) {
+        const TrainingPosition next{epoch, iter + 1, pos.global_step};
+        summary.last_checkpoint = s.checkpointer->Save(
+            "step-" + std::to_string(pos.global_step), s.FullStateDict(), *s.optimizer, next, false);
+        spdlog::info("train: checkpoint {}", summary.last_checkpoint);
+        last_ckpt_time = Clock::now();
+      }
+      if (iter_limit) {
+        stop = true;
+        break;
+      }
+    }
+    if (epoch_finished) {
+      const TrainingPosition next{epoch + 1, 0, pos.global_step};
+      summary.last_checkpoint = s.checkpointer->Save("epoch-" + std::to_string(epoch + 1),
+                                                     s.FullStateDict(), *s.optimizer, next, true);
+      spdlog::info("train: end of epoch {}, checkpoint {}", epoch + 1, summary.last_checkpoint);
+      last_ckpt_time = Clock::now();
+    }
+  }
+  return summary;
+}
+
+}  // namespace speakernet
