@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs speakernet's build, run and test dependencies from Debian 12 packages (idempotent).
+# Runs apt only when something is missing; uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev libgloo-dev            # LibTorch 1.13 (CPU) and the Gloo headers c10d needs
+  libopenblas0-openmp                 # fast BLAS sharing torch's OpenMP threads (linked via RPATH)
+  libjemalloc-dev                     # allocator that keeps pages (faster training)
+  libsndfile1-dev libsoxr-dev         # audio decoding and resampling
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  espeak-ng sox                       # the embedded demo corpus
+  python3-torch python3-torchaudio python3-numpy   # test-time reference values only
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
