@@ -128,9 +128,11 @@ ScoreMap ReadScores(const std::string& path) {
                "{}:{}: unexpected 4th column '{}' (expected target or nontarget)", path,
                line.line_no, label);
     }
-    const bool inserted = scores.emplace(ScoreKey(line.key, line.fields[0]), v).second;
-    SN_CHECK(inserted, "{}:{}: duplicate score for '{} {}'", path, line.line_no, line.key,
-             line.fields[0]);
+    const auto [it, inserted] = scores.emplace(ScoreKey(line.key, line.fields[0]), v);
+    // A trial list may repeat a pair; its repeated score lines must then agree.
+    SN_CHECK(inserted || it->second == v,
+             "{}:{}: conflicting duplicate score for '{} {}' ({} vs {} earlier)", path,
+             line.line_no, line.key, line.fields[0], text, it->second);
   }
   return scores;
 }

@@ -27,8 +27,8 @@ using ScoreMap = std::unordered_map<std::string, double>;
 std::string ScoreKey(const std::string& enroll, const std::string& test);
 
 // Reads "enroll test score" lines; a 4th column "target|nontarget" (WeSpeaker style) is
-// accepted and ignored. Bad numbers, wrong column counts and duplicate pairs are errors naming
-// file:line.
+// accepted and ignored. Bad numbers, wrong column counts and a pair repeated with a different
+// score are errors naming file:line (a repeat with the same score is fine).
 ScoreMap ReadScores(const std::string& path);
 
 // The scores of `trials` in trial order; a trial without a score is an error naming the trial

@@ -131,6 +131,9 @@ TEST(CosineScoring, WriteAndReadScores) {
                 LookupScores(map, {{"e9", "t1", 1}}, "out.score");
               }),
               HasSubstr("trial #1 ('e9' 't1') has no score in out.score"));
+  // A repeated pair with the same score is accepted.
+  std::ofstream(dir / "dup.score") << "a b 0.5\na b 0.50000\n";
+  EXPECT_EQ(ReadScores(dir / "dup.score").size(), 1u);
   // WeSpeaker-style 4th column.
   std::ofstream(dir / "ws.score") << "a b 0.5 target\nc d -1e-3 nontarget\n";
   EXPECT_DOUBLE_EQ(ReadScores(dir / "ws.score").at(ScoreKey("c", "d")), -1e-3);
@@ -146,7 +149,7 @@ TEST(CosineScoring, ReadScoresErrorsNameFileAndLine) {
     EXPECT_THAT(err, HasSubstr(what)) << text;
   };
   expect_error("a b 0.1\na c x0.2\n", "bad score");
-  expect_error("a b 0.1\na b 0.2\n", "duplicate");
+  expect_error("a b 0.1\na b 0.2\n", "conflicting duplicate");
   expect_error("a b 0.1\na c 0.2 maybe\n", "4th column");
   expect_error("a b 0.1\na c\n", "at least");
   expect_error("a b 0.1\na c nan\n", "bad score");
