@@ -1,14 +1,14 @@
 #include "speakernet/audio/audio_reader.h"
 
 #include <sndfile.h>
-#include <sys/wait.h>
 #include <soxr.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -61,7 +61,9 @@ sf_count_t MemLength(void* user) { return static_cast<MemoryFile*>(user)->data.s
 sf_count_t MemSeek(sf_count_t offset, int whence, void* user) {
   auto* m = static_cast<MemoryFile*>(user);
   const sf_count_t size = m->data.size();
-  sf_count_t pos = whence == SEEK_SET ? offset : whence == SEEK_CUR ? m->pos + offset : size + offset;
+  sf_count_t pos = whence == SEEK_SET   ? offset
+                   : whence == SEEK_CUR ? m->pos + offset
+                                        : size + offset;
   m->pos = std::clamp<sf_count_t>(pos, 0, size);
   return m->pos;
 }
@@ -218,8 +220,8 @@ std::vector<float> Resample(const std::vector<float>& x, int from_rate, int to_r
   const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
   const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
   size_t idone = 0, odone = 0;
-  const soxr_error_t err = soxr_oneshot(from_rate, to_rate, 1, x.data(), x.size(), &idone,
-                                        y.data(), y.size(), &odone, &io, &quality, nullptr);
+  const soxr_error_t err = soxr_oneshot(from_rate, to_rate, 1, x.data(), x.size(), &idone, y.data(),
+                                        y.size(), &odone, &io, &quality, nullptr);
   SN_CHECK(err == nullptr, "resampling {} -> {} Hz failed: {}", from_rate, to_rate, err);
   // soxr may emit one sample fewer than the ceil() length; that tail sample stays zero.
   SN_CHECK(y.size() - odone <= 1, "resampling {} -> {} Hz produced {} of {} samples", from_rate,

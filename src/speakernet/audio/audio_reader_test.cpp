@@ -17,9 +17,7 @@ using ::testing::HasSubstr;
 
 constexpr double kPi = 3.14159265358979323846;
 
-void Shell(const std::string& cmd) {
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-}
+void Shell(const std::string& cmd) { ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd; }
 
 // A deterministic int16 pattern that covers both extremes and a spread of values.
 std::vector<int16_t> Int16Pattern(int n, int seed) {
@@ -119,8 +117,8 @@ TEST(AudioReader, RangedReadEqualsSliceOfFullRead) {
   SoxFromRaw(dir / "p.raw", 16000, 1, dir / "p.flac");
   for (const char* name : {"p.wav", "p.flac"}) {
     const auto full = ReadAudio(dir / name);
-    for (auto [off, num] : {std::pair<int64_t, int64_t>{0, 10}, {12345, 4000}, {19990, 10},
-                            {7000, -1}, {20000, 0}}) {
+    for (auto [off, num] :
+         {std::pair<int64_t, int64_t>{0, 10}, {12345, 4000}, {19990, 10}, {7000, -1}, {20000, 0}}) {
       const auto part = ReadAudio(dir / name, 16000, off, num);
       const int64_t n = num < 0 ? 20000 - off : num;
       EXPECT_EQ(part, std::vector<float>(full.begin() + off, full.begin() + off + n))
@@ -132,8 +130,7 @@ TEST(AudioReader, RangedReadEqualsSliceOfFullRead) {
 TEST(AudioReader, RangeBeyondEndIsAnErrorNamingTheFile) {
   test::ScratchDir dir("audio_range_err");
   WriteWav(dir / "s.wav", std::vector<float>(100, 0.1f), 16000);
-  EXPECT_THAT(ErrorOf([&] { ReadAudio(dir / "s.wav", 16000, 50, 51); }),
-              HasSubstr(dir / "s.wav"));
+  EXPECT_THAT(ErrorOf([&] { ReadAudio(dir / "s.wav", 16000, 50, 51); }), HasSubstr(dir / "s.wav"));
   EXPECT_THAT(ErrorOf([&] { ReadAudio(dir / "s.wav", 16000, 101); }), HasSubstr(dir / "s.wav"));
   EXPECT_THAT(ErrorOf([&] { ReadAudio(dir / "s.wav", 16000, -1, 5); }), HasSubstr(dir / "s.wav"));
 }
@@ -149,7 +146,8 @@ TEST(AudioReader, PipeSpecEqualsFileRead) {
   const std::string cat = "cat " + dir / "p.wav" + " |";
   EXPECT_EQ(ReadAudio(cat), file);
   EXPECT_EQ(ProbeAudio(cat).frames, 9000);
-  EXPECT_EQ(ReadAudio(cat, 16000, 100, 50), std::vector<float>(file.begin() + 100, file.begin() + 150));
+  EXPECT_EQ(ReadAudio(cat, 16000, 100, 50),
+            std::vector<float>(file.begin() + 100, file.begin() + 150));
   // sox writing to stdout, and a concatenation as in multi-file wav.scp entries.
   EXPECT_EQ(ReadAudio("sox " + dir / "p.wav" + " -t wav - |"), file);
   auto twice = file;
@@ -176,9 +174,7 @@ TEST(AudioReader, MissingAndCorruptFilesNameThePath) {
   std::string bytes((std::istreambuf_iterator<char>(in)), {});
   std::ofstream(dir / "cut.wav", std::ios::binary) << bytes.substr(0, 44 + 600);
   const std::string cut = dir / "cut.wav";
-  const std::string err = ErrorOf([&] {
-    const auto x = ReadAudio(cut, 16000, 0, 1000);
-  });
+  const std::string err = ErrorOf([&] { const auto x = ReadAudio(cut, 16000, 0, 1000); });
   EXPECT_THAT(err, HasSubstr(cut));
 }
 
@@ -186,7 +182,8 @@ TEST(AudioReader, StereoUsesChannelZero) {
   test::ScratchDir dir("audio_stereo");
   const auto left = Int16Pattern(4000, 5), right = Int16Pattern(4000, 6);
   std::vector<int16_t> interleaved;
-  for (size_t i = 0; i < left.size(); ++i) interleaved.push_back(left[i]), interleaved.push_back(right[i]);
+  for (size_t i = 0; i < left.size(); ++i)
+    interleaved.push_back(left[i]), interleaved.push_back(right[i]);
   WriteRaw(dir / "s.raw", interleaved);
   SoxFromRaw(dir / "s.raw", 16000, 2, dir / "s.wav");
   EXPECT_EQ(ProbeAudio(dir / "s.wav").channels, 2);
@@ -237,7 +234,8 @@ TEST(Resample, LengthIsCeilOfRatio) {
 TEST(AudioReader, OggVorbisDecodes) {
   test::ScratchDir dir("audio_ogg");
   Shell("sox -n -r 16000 -b 16 '" + dir / "s.wav" + "' synth 1 sine 440 vol 0.5");
-  if (std::system(("sox '" + dir / "s.wav" + "' '" + dir / "s.ogg" + "' 2>/dev/null").c_str()) != 0) {
+  if (std::system(("sox '" + dir / "s.wav" + "' '" + dir / "s.ogg" + "' 2>/dev/null").c_str()) !=
+      0) {
     GTEST_SKIP() << "sox cannot write ogg here";
   }
   const auto y = ReadAudio(dir / "s.ogg");
@@ -255,16 +253,17 @@ TEST(AudioReader, MatchesTorchaudioLoadBitExactly) {
   Shell("sox '" + dir / "p16.wav" + "' -e floating-point -b 32 '" + dir / "pf.wav" + "'");
   // One Python start for all cases (importing torch dominates the cost).
   const std::string script = dir / "load.py";
-  std::ofstream(script) << "import sys, torchaudio\n"
-                           "for path, out, off, num in zip(*[iter(sys.argv[1:])] * 4):\n"
-                           "    x, sr = torchaudio.load(path, frame_offset=int(off), num_frames=int(num))\n"
-                           "    x[0].numpy().astype('<f4').tofile(out)\n";
+  std::ofstream(script)
+      << "import sys, torchaudio\n"
+         "for path, out, off, num in zip(*[iter(sys.argv[1:])] * 4):\n"
+         "    x, sr = torchaudio.load(path, frame_offset=int(off), num_frames=int(num))\n"
+         "    x[0].numpy().astype('<f4').tofile(out)\n";
   const std::vector<std::string> names{"p16.wav", "p.flac", "p24.wav", "pf.wav"};
   std::vector<std::string> args;
   for (const auto& name : names) {
-    for (const auto& a : {dir / name, dir / (name + ".full.f32"), std::string("0"), std::string("-1"),
-                          dir / name, dir / (name + ".part.f32"), std::string("1000"),
-                          std::string("2500")}) {
+    for (const auto& a :
+         {dir / name, dir / (name + ".full.f32"), std::string("0"), std::string("-1"), dir / name,
+          dir / (name + ".part.f32"), std::string("1000"), std::string("2500")}) {
       args.push_back(a);
     }
   }

@@ -13,9 +13,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(SplitWhitespace, CollapsesRunsAndTrims) {
   EXPECT_THAT(SplitWhitespace("  a\tb  c\r\n"), ElementsAre("a", "b", "c"));

@@ -150,8 +150,8 @@ ChunkLoader::Result ChunkLoader::Produce(const Epoch& epoch, int64_t index) cons
   } catch (const std::exception& e) {
     result.error = fmt::format("loading batch {} of epoch {}: {}", index, epoch.epoch, e.what());
   } catch (...) {
-    result.error = fmt::format("loading batch {} of epoch {}: unknown exception", index,
-                               epoch.epoch);
+    result.error =
+        fmt::format("loading batch {} of epoch {}: unknown exception", index, epoch.epoch);
   }
   return result;
 }
@@ -160,8 +160,8 @@ void ChunkLoader::WorkerLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     work_cv_.wait(lock, [this] {
-      return stop_ || (epoch_ && next_claim_ < end_ &&
-                       next_claim_ < next_out_ + config_.prefetch_batches);
+      return stop_ ||
+             (epoch_ && next_claim_ < end_ && next_claim_ < next_out_ + config_.prefetch_batches);
     });
     if (stop_) return;
     const int64_t index = next_claim_++;

@@ -11,6 +11,10 @@
 // yields exactly chunk_seconds / 10 ms fbank frames. An utterance at least that long gives a
 // uniformly random crop; a shorter one is read whole and wrap-padded: repeated k times, then a
 // random contiguous piece of length r (reference `_pad_or_truncate`, see the spec §1.2).
+//
+// Cost note: a chunk of a plain file at the target rate decodes only the chunk; a pipe runs its
+// command and a file at another rate is resampled whole for every chunk taken from it.
+// Next() and StartEpoch() are meant for one consumer thread.
 #pragma once
 
 #include <torch/torch.h>
@@ -51,18 +55,18 @@ struct LoaderConfig {
 };
 
 struct Batch {
-  torch::Tensor waves;   // [B, chunk_samples] float32, CPU
-  torch::Tensor labels;  // [B] int64, DataDir::SpeakerIndex
-  int64_t index = 0;     // batch index within the epoch
+  torch::Tensor waves;      // [B, chunk_samples] float32, CPU
+  torch::Tensor labels;     // [B] int64, DataDir::SpeakerIndex
+  int64_t index = 0;        // batch index within the epoch
   double wait_seconds = 0;  // how long Next() blocked for it (data-loading stall)
 };
 
 // The sample positions one batch item reads and how it is completed to chunk length.
 struct ChunkPlan {
-  int64_t utterance = 0;   // index into DataDir::utterances()
-  int64_t offset = 0;      // first sample read
-  int64_t length = 0;      // samples read (== chunk_samples unless wrap-padded)
-  int64_t wrap_offset = 0; // start of the partial repetition when wrap-padded
+  int64_t utterance = 0;    // index into DataDir::utterances()
+  int64_t offset = 0;       // first sample read
+  int64_t length = 0;       // samples read (== chunk_samples unless wrap-padded)
+  int64_t wrap_offset = 0;  // start of the partial repetition when wrap-padded
 };
 
 class ChunkLoader {
@@ -102,9 +106,9 @@ class ChunkLoader {
 
   LoaderConfig config_;
   std::vector<Utterance> utts_;
-  std::vector<int64_t> labels_;       // per utterance
-  std::vector<int64_t> samples_;      // per utterance, at config_.sample_rate
-  std::vector<int64_t> slots_;        // utterance index per slot, unshuffled
+  std::vector<int64_t> labels_;   // per utterance
+  std::vector<int64_t> samples_;  // per utterance, at config_.sample_rate
+  std::vector<int64_t> slots_;    // utterance index per slot, unshuffled
   int64_t chunk_samples_ = 0;
   int num_speakers_ = 0;
 

@@ -89,9 +89,10 @@ class DataDirLoader {
       const std::string where = At(path, line.line_no);
       std::string spec = JoinFields(line.fields);
       if (!IsPipeSpec(spec)) {
-        SN_CHECK(line.fields.size() == 1,
-                 "{}: expected `id path` or `id command ... |` (a pipe must end with '|'), got '{}'",
-                 where, spec);
+        SN_CHECK(
+            line.fields.size() == 1,
+            "{}: expected `id path` or `id command ... |` (a pipe must end with '|'), got '{}'",
+            where, spec);
         SN_CHECK(fs::exists(spec), "{}: audio file '{}' of '{}' does not exist", where, spec,
                  line.key);
       }

@@ -3,7 +3,8 @@
 //
 // Files (all "key fields..." text tables, see common/text_table.h):
 //   wav.scp   required. `id path` or `id command ... |` (a pipe whose stdout is audio). With a
-//             segments file the ids are recording ids, otherwise utterance ids.
+//             segments file the ids are recording ids, otherwise utterance ids. A pipe's words
+//             are re-joined with single spaces. Plain paths must exist (checked at load).
 //   segments  optional. `utt recording start end` in seconds: utterances are then those
 //             segments of the wav.scp recordings.
 //   utt2spk   required for training, optional otherwise: when neither utt2spk nor spk2utt exists

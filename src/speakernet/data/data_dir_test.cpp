@@ -25,7 +25,9 @@ std::vector<float> Ramp(int n, int start = 0) {
 
 class DataDirTest : public ::testing::Test {
  protected:
-  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
   std::string Wav(const std::string& name, int samples, int start = 0) {
     WriteWav(dir_ / name, Ramp(samples, start), 16000);
     return dir_ / name;
@@ -123,7 +125,8 @@ TEST_F(DataDirTest, AgreeingSpk2UttIsAccepted) {
 }
 
 TEST_F(DataDirTest, SegmentsAreSlicesOfRecordings) {
-  Write("wav.scp", "rec1 " + Wav("rec1.wav", 48000) + "\nrec2 " + Wav("rec2.wav", 16000, 777) + "\n");
+  Write("wav.scp",
+        "rec1 " + Wav("rec1.wav", 48000) + "\nrec2 " + Wav("rec2.wav", 16000, 777) + "\n");
   Write("segments", "s1 rec1 0.5 1.25\ns2 rec2 0 1.0\ns3 rec1 2.0 3.0\n");
   Write("utt2spk", "s1 x\ns2 y\ns3 x\n");
   DataDir d = DataDir::Load(dir_.str());
@@ -135,7 +138,8 @@ TEST_F(DataDirTest, SegmentsAreSlicesOfRecordings) {
   EXPECT_DOUBLE_EQ(s1.duration, 0.75);
   EXPECT_EQ(UtteranceSamples(s1, 16000), 12000);
   const auto rec = Ramp(48000);
-  EXPECT_EQ(LoadUtteranceAudio(s1, 16000), std::vector<float>(rec.begin() + 8000, rec.begin() + 20000));
+  EXPECT_EQ(LoadUtteranceAudio(s1, 16000),
+            std::vector<float>(rec.begin() + 8000, rec.begin() + 20000));
   EXPECT_EQ(LoadUtteranceAudio(s1, 16000, 100, 50),
             std::vector<float>(rec.begin() + 8100, rec.begin() + 8150));
   EXPECT_EQ(LoadUtteranceAudio(d.Find("s2"), 16000), Ramp(16000, 777));
@@ -171,7 +175,8 @@ TEST_F(DataDirTest, MissingWavScp) {
 
 TEST_F(DataDirTest, DuplicateWavScpId) {
   WriteBasic();
-  Write("wav.scp", "a1 " + dir_ / "a1.wav" + "\nb1 " + dir_ / "b1.wav" + "\na1 " + dir_ / "b2.wav" + "\n");
+  Write("wav.scp",
+        "a1 " + dir_ / "a1.wav" + "\nb1 " + dir_ / "b1.wav" + "\na1 " + dir_ / "b2.wav" + "\n");
   EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 3) + ": duplicate id 'a1' (first on line 1)"));
 }
 
@@ -185,7 +190,8 @@ TEST_F(DataDirTest, MalformedWavScpLines) {
 
 TEST_F(DataDirTest, MissingAudioFile) {
   WriteBasic();
-  Write("wav.scp", "b1 " + dir_ / "b1.wav" + "\na1 " + dir_ / "nope.wav" + "\nb2 " + dir_ / "b2.wav" + "\n");
+  Write("wav.scp",
+        "b1 " + dir_ / "b1.wav" + "\na1 " + dir_ / "nope.wav" + "\nb2 " + dir_ / "b2.wav" + "\n");
   const auto err = LoadError();
   EXPECT_THAT(err, HasSubstr(At("wav.scp", 2)));
   EXPECT_THAT(err, HasSubstr(dir_ / "nope.wav"));
