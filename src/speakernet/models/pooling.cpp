@@ -1,0 +1,68 @@
+#include "speakernet/models/pooling.h"
+
+#include "speakernet/common/error.h"
+
+namespace speakernet {
+
+namespace {
+constexpr double kVarianceFloor = 1e-10;
+}
+
+StatisticsPooling::StatisticsPooling(int64_t input_dim) : input_dim_(input_dim) {
+  SN_CHECK(input_dim > 0, "StatisticsPooling: input_dim must be > 0, got {}", input_dim);
+}
+
+torch::Tensor StatisticsPooling::forward(const torch::Tensor& x) {
+  SN_CHECK(x.dim() == 3 && x.size(1) == input_dim_,
+           "StatisticsPooling: expected [B, {}, T], got {}", input_dim_, c10::str(x.sizes()));
+  const auto mean = x.mean(/*dim=*/2, /*keepdim=*/true);
+  const auto var = (x - mean).pow(2).mean(/*dim=*/2, /*keepdim=*/true);
+  return torch::cat({mean, var.clamp_min(kVarianceFloor).sqrt()}, /*dim=*/1);
+}
+
+AttentionAlphaImpl::AttentionAlphaImpl(int64_t input_dim, int64_t num_head) {
+  Conv1dBnReluOptions options;
+  options.bias = false;
+  options.groups = num_head;
+  options.relu = false;
+  options.batchnorm = false;
+  last_affine = register_module("last_affine", Conv1dBnReluLayer(input_dim, num_head, options));
+}
+
+torch::Tensor AttentionAlphaImpl::forward(const torch::Tensor& x) {
+  return torch::softmax(last_affine->forward(x), /*dim=*/2);
+}
+
+MultiHeadAttentionPooling::MultiHeadAttentionPooling(int64_t input_dim, int64_t num_head)
+    : input_dim_(input_dim), num_head_(num_head) {
+  SN_CHECK(num_head > 0 && input_dim > 0 && input_dim % num_head == 0,
+           "MultiHeadAttentionPooling: input dim {} is not divisible by num_head {}", input_dim,
+           num_head);
+  attention = register_module("attention", AttentionAlpha(input_dim, num_head));
+}
+
+torch::Tensor MultiHeadAttentionPooling::forward(const torch::Tensor& x) {
+  SN_CHECK(x.dim() == 3 && x.size(1) == input_dim_,
+           "MultiHeadAttentionPooling: expected [B, {}, T], got {}", input_dim_,
+           c10::str(x.sizes()));
+  const int64_t batch = x.size(0);
+  const int64_t frames = x.size(2);
+  const auto alpha = attention->forward(x).unsqueeze(2);                          // [B, H, 1, T]
+  const auto xs = x.reshape({batch, num_head_, input_dim_ / num_head_, frames});  // [B, H, D/H, T]
+  const auto mean = (alpha * xs).sum(/*dim=*/3);                                  // [B, H, D/H]
+  const auto mean_sq = (alpha * xs * xs).sum(/*dim=*/3);
+  const auto std = (mean_sq - mean * mean).clamp_min(kVarianceFloor).sqrt();
+  return torch::cat({mean.reshape({batch, input_dim_}), std.reshape({batch, input_dim_})}, 1)
+      .unsqueeze(2);
+}
+
+std::shared_ptr<Pooling> CreatePooling(const PoolingConfig& config, int64_t input_dim) {
+  config.Validate();
+  if (config.type == "multi_head") {
+    return std::make_shared<MultiHeadAttentionPooling>(input_dim, config.num_head);
+  }
+  if (config.type == "statistics") return std::make_shared<StatisticsPooling>(input_dim);
+  Fail("model.pooling.type '" + config.type + "' is not supported");
+}
+
+}  // namespace speakernet

@@ -1,0 +1,87 @@
+// speaker-net's ResNet speaker model: 2-D residual trunk over (frequency, time), then
+// reshape [B, C, F', T'] -> [B, C*F', T'] (channel index c*F' + f), pooling, and fc2.
+// Module names match speaker-net's state dicts: resnet.*, stats.*, fc2.affine.*, fc2.batchnorm.*.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "speakernet/models/conv1d_bn_layer.h"
+#include "speakernet/models/model_config.h"
+#include "speakernet/models/pooling.h"
+#include "speakernet/models/speaker_model.h"
+
+namespace speakernet {
+
+// A residual block of the trunk. Blocks of different kinds live in one stage list, so the
+// trunk calls them through this interface.
+class ResidualBlock : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+};
+
+// Full pre-activation BasicBlock:
+//   out = conv2(relu(bn2(conv1(relu(bn1(x)))))) + shortcut(x),
+// 3x3 convs without bias, stride on conv1; shortcut = identity, or a 1x1 conv (stride s, no
+// bias) + BN on the raw x when the stride or the channel count changes (`downsample.0/1`).
+class PreActBasicBlock : public ResidualBlock {
+ public:
+  static constexpr int64_t kExpansion = 1;
+  PreActBasicBlock(int64_t in_planes, int64_t planes, int64_t stride, double bn_momentum);
+  torch::Tensor forward(const torch::Tensor& x) override;
+
+  torch::nn::Sequential downsample{nullptr};  // null for the identity shortcut
+  torch::nn::BatchNorm2d bn1{nullptr};
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn2{nullptr};
+  torch::nn::Conv2d conv2{nullptr};
+};
+
+// Head conv 3x3 (1 -> planes[0], no bias) -> BN -> ReLU, then 4 stages with strides 1, 2, 2, 2.
+// No BN/ReLU after the last block. Input [B, 1, F, T] -> [B, OutputChannels(), F', T'] with
+// F' = ceil(F / 8), T' = ceil(T / 8).
+class ResNetTrunkImpl : public torch::nn::Module {
+ public:
+  explicit ResNetTrunkImpl(const ResNetConfig& config);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  int64_t OutputChannels() const { return output_channels_; }
+  // The frequency rows left after the trunk for `feat_dim` input rows.
+  static int64_t OutputRows(int64_t feat_dim);
+
+  torch::nn::Conv2d conv1{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr};
+  std::vector<torch::nn::ModuleList> layers;  // registered as layer1..layer4
+
+ private:
+  std::vector<std::vector<std::shared_ptr<ResidualBlock>>> blocks_;
+  int64_t output_channels_ = 0;
+};
+TORCH_MODULE(ResNetTrunk);
+
+class ResNetSpeakerModel : public SpeakerModel {
+ public:
+  explicit ResNetSpeakerModel(const ModelConfig& config);
+
+  torch::Tensor forward(const torch::Tensor& feats) override;
+  int64_t EmbeddingDim() const override { return emb_dim_; }
+
+  // The trunk's output [B, C, F', T'] for feats [B, feat_dim, T] (for tests and analysis).
+  torch::Tensor ForwardTrunk(const torch::Tensor& feats);
+  int64_t PoolingInputDim() const { return pooling_input_dim_; }
+
+  ResNetTrunk resnet{nullptr};
+  std::shared_ptr<Pooling> stats;
+  Conv1dBnReluLayer fc2{nullptr};
+
+ private:
+  int64_t feat_dim_;
+  int64_t pooling_input_dim_;
+  int64_t emb_dim_;
+};
+
+}  // namespace speakernet
