@@ -1,0 +1,170 @@
+// speakernet compute-fbank --data DIR --out DIR [--type fbank] [--threads N] [--config FILE]
+//
+// Computes speaker-net's "fbank" features (features/fbank.h) of every utterance of a data dir
+// and writes them as Kaldi float matrices, one [frames, bins] row-major matrix per utterance
+// (Kaldi's convention, the transpose of Fbank's [bins, frames]), to OUT/feats.ark and
+// OUT/feats.scp in utterance order; OUT/fbank.yaml records the options used (written last).
+// Utterances are processed in parallel, one torch thread per worker.
+#include <ATen/Parallel.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "speakernet/cli/commands.h"
+#include "speakernet/common/atomic_file.h"
+#include "speakernet/common/config.h"
+#include "speakernet/common/error.h"
+#include "speakernet/common/kaldi_io.h"
+#include "speakernet/common/progress.h"
+#include "speakernet/data/data_dir.h"
+#include "speakernet/features/fbank.h"
+
+namespace speakernet {
+namespace {
+
+struct FeatureMatrix {
+  int64_t rows = 0, cols = 0;
+  std::vector<float> data;  // row-major [frames, bins]
+};
+
+FeatureMatrix ComputeUtterance(const Fbank& fbank, const Utterance& utt) {
+  try {
+    std::vector<float> audio = LoadUtteranceAudio(utt, fbank.options().sample_rate);
+    const torch::Tensor wave =
+        torch::from_blob(audio.data(), {static_cast<int64_t>(audio.size())}, torch::kFloat);
+    const torch::Tensor feats = fbank(wave).t().contiguous();  // [frames, bins]
+    FeatureMatrix m;
+    m.rows = feats.size(0);
+    m.cols = feats.size(1);
+    m.data.assign(feats.data_ptr<float>(), feats.data_ptr<float>() + feats.numel());
+    return m;
+  } catch (const std::exception& e) {
+    Fail(fmt::format("compute-fbank: utterance '{}' ({}): {}", utt.id, utt.wav, e.what()));
+  }
+}
+
+// Workers compute utterances in parallel (at most `lookahead` ahead of the writer); the calling
+// thread writes them in utterance order. The first error stops everything and is rethrown.
+void ComputeFbankDataDir(const DataDir& data, const Fbank& fbank, const std::string& out_dir,
+                         int num_threads) {
+  MakeDirs(out_dir);
+  const std::string ark = std::filesystem::absolute(out_dir + "/feats.ark").string();
+  kaldi::ArkWriter writer(ark, out_dir + "/feats.scp");
+  const auto& utts = data.utterances();
+  const int64_t total = data.NumUtterances();
+  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads, total)));
+  const int64_t lookahead = 4 * static_cast<int64_t>(workers);
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::map<int64_t, FeatureMatrix> ready;
+  int64_t next = 0, written = 0;
+  std::exception_ptr error;
+
+  auto work = [&] {
+    at::init_num_threads();  // pick up the process-wide torch thread count (1)
+    while (true) {
+      int64_t i;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return error || next >= total || next < written + lookahead; });
+        if (error || next >= total) return;
+        i = next++;
+      }
+      try {
+        FeatureMatrix m = ComputeUtterance(fbank, utts[i]);
+        std::lock_guard<std::mutex> lock(mutex);
+        ready.emplace(i, std::move(m));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+      }
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < workers; ++t) threads.emplace_back(work);
+
+  ProgressMeter progress("compute-fbank", total, "utts");
+  int64_t frames = 0;
+  try {
+    for (int64_t i = 0; i < total; ++i) {
+      FeatureMatrix m;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return error || ready.count(i) > 0; });
+        if (error) break;
+        auto it = ready.find(i);
+        m = std::move(it->second);
+        ready.erase(it);
+        ++written;
+      }
+      cv.notify_all();
+      writer.WriteMatrix(utts[i].id, m.data.data(), m.rows, m.cols);
+      frames += m.rows;
+      progress.Advance();
+    }
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!error) error = std::current_exception();
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);  // the writer's destructor drops its temporaries
+  writer.Close();
+  progress.Finish();
+  spdlog::info("compute-fbank: wrote {} matrices ({} frames x {} bins) to {} and {}/feats.scp",
+               writer.num_written(), frames, fbank.Dim(), ark, out_dir);
+}
+
+}  // namespace
+
+void AddComputeFbankCommand(CLI::App& app) {
+  struct Args {
+    std::string data, out, type = "fbank", config;
+    int threads = 0;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "compute-fbank", "features of a data dir to OUT/feats.ark/.scp ([frames, bins] per utt)");
+  cmd->add_option("--data", args->data, "data dir whose wav.scp lists the utterances")->required();
+  cmd->add_option("--out", args->out, "output dir: feats.ark, feats.scp, fbank.yaml")->required();
+  cmd->add_option("--type", args->type,
+                  "fbank (speaker-net's torchaudio-MelSpectrogram front end) or kaldi_fbank")
+      ->check(CLI::IsMember({"fbank", "kaldi_fbank"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "parallel utterances (0 = all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--config", args->config,
+                  "YAML file of fbank options (sample_rate, num_bins, preemph, cmvn, ...)");
+  cmd->callback([args] {
+    SN_CHECK(args->type != "kaldi_fbank",
+             "compute-fbank: --type kaldi_fbank (Kaldi-compatible fbank with log-energy, 81 dims) "
+             "is not available yet; use --type fbank");
+    FbankOptions options;
+    ReadConfig(LoadYamlFile(args->config), options);
+    const Fbank fbank(options);
+    const int threads = args->threads > 0
+                            ? args->threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(1);  // parallel over utterances instead
+    const DataDir data = DataDir::Load(args->data);
+    spdlog::info("compute-fbank: {} utterances from {}, type {} ({}), {} threads",
+                 data.NumUtterances(), args->data, args->type, ConfigToString(options), threads);
+    ComputeFbankDataDir(data, fbank, args->out, threads);
+    WriteTextAtomically(args->out + "/fbank.yaml", YamlToString(ConfigToYaml(options)));
+  });
+}
+
+}  // namespace speakernet
