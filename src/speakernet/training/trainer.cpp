@@ -120,6 +120,8 @@ TrainSummary Trainer::Run(const std::string& resume) {
   spdlog::info("train: config {}", ConfigToString(cfg));
 
   s.data = std::make_unique<DataDir>(DataDir::Load(s.data_dir));
+  SN_CHECK(s.data->HasSpeakerLabels(), "train: data dir '{}' has no utt2spk (or spk2utt)",
+           s.data_dir);
   s.data->EnsureDurations();
   s.loader = std::make_unique<ChunkLoader>(*s.data, cfg.loader);
   const int64_t iters_per_epoch = s.loader->BatchesPerEpoch();
