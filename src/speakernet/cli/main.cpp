@@ -9,6 +9,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"speakernet: speaker-embedding training, extraction and scoring in C++"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--log-level) may follow the subcommand
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   app.parse_complete_callback([&] { speakernet::InitLogging(log_level); });

@@ -13,6 +13,7 @@
 #include "speakernet/common/config.h"
 #include "speakernet/common/test_util.h"
 #include "speakernet/models/speaker_model.h"
+#include "speakernet/models/state_dict.h"
 
 namespace speakernet {
 namespace {
@@ -66,7 +67,7 @@ std::string DtypeName(const torch::Tensor& t) {
 
 std::vector<std::string> ModelLines(const torch::nn::Module& model) {
   std::vector<std::string> lines;
-  for (const auto& [name, t] : NamedStateTensors(model)) {
+  for (const auto& [name, t] : GetStateDict(model)) {
     lines.push_back(name + "\t" + PythonShape(t.sizes()) + "\t" + DtypeName(t));
   }
   return lines;
@@ -107,7 +108,7 @@ TEST(ResNet, StateDictMatchesSpeakerNetC64) {
   EXPECT_EQ(ModelLines(*CreateModel(C64())), expected);
 }
 
-TEST(ResNet, NamedStateTensorsSkipsAbsentBnAffine) {
+TEST(ResNet, StateDictSkipsAbsentBnAffine) {
   auto model = AsResNet(CreateModel(C32()));
   const auto named = model->named_parameters();
   EXPECT_EQ(named.find("fc2.batchnorm.weight"), nullptr);
@@ -197,7 +198,7 @@ TEST(ResNet, FollowsModuleToDevice) {
 
 // Writes every state tensor as raw float32 <name>.bin for the Python reference.
 void ExportState(const torch::nn::Module& model, const test::ScratchDir& dir) {
-  for (const auto& [name, t] : NamedStateTensors(model)) {
+  for (const auto& [name, t] : GetStateDict(model)) {
     const auto flat = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
     test::WriteRawFloats(
         dir / (name + ".bin"),
@@ -259,7 +260,7 @@ void CheckAgainstPython(const ModelConfig& config, int64_t batch, int64_t frames
        std::to_string(frames), std::to_string(batch), config.pooling.type,
        std::to_string(config.pooling.num_head), std::to_string(model->EmbeddingDim()),
        fmt::format("{}", config.resnet.bn_momentum), fmt::format("{}", config.fc2_bn_momentum)});
-  EXPECT_EQ(std::stoul(printed), NamedStateTensors(*model).size());
+  EXPECT_EQ(std::stoul(printed), GetStateDict(*model).size());
   ExpectClose(test::ReadRawFloats(dir / "out_train.bin"), out_train, 1e-4, "train-mode embeddings");
   ExpectClose(test::ReadRawFloats(dir / "out_eval.bin"), out_eval, 1e-4, "eval-mode embeddings");
   ExpectClose(test::ReadRawFloats(dir / "fc2_running_mean.bin"),

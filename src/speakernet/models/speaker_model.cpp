@@ -22,19 +22,6 @@ int64_t CountParameters(const torch::nn::Module& module) {
 
 namespace {
 
-void CollectState(const torch::nn::Module& module, const std::string& prefix,
-                  std::vector<std::pair<std::string, torch::Tensor>>& out) {
-  for (const auto& p : module.named_parameters(/*recurse=*/false)) {
-    if (p.value().defined()) out.emplace_back(prefix + p.key(), p.value());
-  }
-  for (const auto& b : module.named_buffers(/*recurse=*/false)) {
-    if (b.value().defined()) out.emplace_back(prefix + b.key(), b.value());
-  }
-  for (const auto& child : module.named_children()) {
-    CollectState(*child.value(), prefix + child.key() + ".", out);
-  }
-}
-
 std::string WithThousands(int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n);
   std::string out;
@@ -45,13 +32,6 @@ std::string WithThousands(int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 }  // namespace
-
-std::vector<std::pair<std::string, torch::Tensor>> NamedStateTensors(
-    const torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  CollectState(module, "", out);
-  return out;
-}
 
 std::string DescribeModel(const ModelConfig& config, const SpeakerModel& model) {
   std::string pooling = config.pooling.type;

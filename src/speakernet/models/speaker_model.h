@@ -27,11 +27,6 @@ std::shared_ptr<SpeakerModel> CreateModel(const ModelConfig& config);
 // Number of parameter elements (buffers excluded), recursively.
 int64_t CountParameters(const torch::nn::Module& module);
 
-// Parameters and buffers (undefined ones skipped) with dotted names, in PyTorch's state_dict
-// order: a module's own parameters, then its own buffers, then its children in registration
-// order. This is the order and naming of speaker-net checkpoints.
-std::vector<std::pair<std::string, torch::Tensor>> NamedStateTensors(
-    const torch::nn::Module& module);
 
 // One line for logs, e.g. "resnet (basic [3,4,6,3] x [32,64,128,256], multi_head-16, emb 256):
 // 6,636,448 parameters".

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "speakernet/training/state_dict_io.h"
+#include "speakernet/models/state_dict.h"
 
 namespace speakernet {
 

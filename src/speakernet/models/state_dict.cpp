@@ -1,4 +1,4 @@
-#include "speakernet/training/state_dict_io.h"
+#include "speakernet/models/state_dict.h"
 
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
@@ -15,11 +15,12 @@ namespace speakernet {
 namespace {
 
 void Collect(const torch::nn::Module& module, const std::string& prefix, StateDict& out) {
+  // Undefined tensors stand for absent parameters (e.g. BatchNorm without affine).
   for (const auto& p : module.named_parameters(/*recurse=*/false)) {
-    out.emplace_back(prefix + p.key(), p.value());
+    if (p.value().defined()) out.emplace_back(prefix + p.key(), p.value());
   }
   for (const auto& b : module.named_buffers(/*recurse=*/false)) {
-    out.emplace_back(prefix + b.key(), b.value());
+    if (b.value().defined()) out.emplace_back(prefix + b.key(), b.value());
   }
   for (const auto& child : module.named_children()) {
     Collect(*child.value(), prefix + child.key() + ".", out);

@@ -1,4 +1,4 @@
-#include "speakernet/training/state_dict_io.h"
+#include "speakernet/models/state_dict.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
