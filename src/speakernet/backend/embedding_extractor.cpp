@@ -36,6 +36,7 @@ EmbeddingExtractor::EmbeddingExtractor(const std::string& exp_dir, const Extract
                                        const RuntimeConfig& runtime)
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
+  config.Validate();
   m.extract = config;
   const std::string config_path = ExpConfigPath(exp_dir);
   SN_CHECK(fs::exists(config_path), "'{}' is not an experiment directory (no config.yaml)", exp_dir);
@@ -86,7 +87,8 @@ std::vector<float> EmbeddingExtractor::Extract(const std::vector<float>& wave) c
 void ExtractDataDir(const EmbeddingExtractor& extractor, const DataDir& data,
                     const std::string& out_dir, bool write_npy) {
   MakeDirs(out_dir);
-  const std::string ark = (fs::path(out_dir) / "embeddings.ark").string();
+  // The scp names the ark by an absolute path, so that it reads from any working directory.
+  const std::string ark = fs::absolute(fs::path(out_dir) / "embeddings.ark").string();
   const std::string scp = (fs::path(out_dir) / "embeddings.scp").string();
   kaldi::ArkWriter writer(ark, scp);
   std::vector<float> all;

@@ -1,0 +1,318 @@
+// Property tests of EmbeddingExtractor against references built in the test itself from the
+// checkpoint file, the model and the fbank: a tiny model is trained for one epoch on toy data,
+// then
+//   * Extract() equals the model's forward on the whole utterance's fbank (checkpoint loaded);
+//   * with a small max_frames it equals the frame-weighted mean of the piece embeddings, the
+//     pieces cut as speaker-net's for_extract_embedding does (spec §3.1 and §7.1: ceil(N/max)
+//     pieces, the first ones of ceil(N/pieces) frames, the last one the rest);
+//   * ExtractDataDir's embeddings.{ark,scp} and .npy read back equal to Extract();
+//   * unreadable audio, a missing experiment or checkpoint give an Error naming the culprit.
+#include "speakernet/backend/embedding_extractor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <random>
+
+#include "speakernet/audio/audio_reader.h"
+#include "speakernet/common/kaldi_io.h"
+#include "speakernet/common/test_util.h"
+#include "speakernet/features/fbank.h"
+#include "speakernet/models/speaker_model.h"
+#include "speakernet/models/state_dict.h"
+#include "speakernet/training/checkpointer.h"
+#include "speakernet/training/trainer.h"
+
+namespace speakernet {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// A harmonic tone per "speaker" plus noise (as in trainer_test.cpp).
+std::vector<float> ToyWave(int speaker, int utt, int64_t samples, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> noise(0.f, 0.02f);
+  const double f0[3] = {140.0, 220.0, 330.0};
+  std::vector<float> x(static_cast<size_t>(samples));
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double t = static_cast<double>(i) / 16000.0;
+    x[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * f0[speaker] * (1 + 0.01 * utt) * t) +
+                              0.1 * std::sin(2 * M_PI * 3 * f0[speaker] * t)) +
+           noise(rng);
+  }
+  return x;
+}
+
+// 3 speakers x 4 utterances of 1.5 s (151 frames) in dir/data.
+std::string MakeToyData(const test::ScratchDir& dir) {
+  const std::string data = dir / "data";
+  fs::create_directories(data);
+  std::ofstream wav_scp(data + "/wav.scp"), utt2spk(data + "/utt2spk");
+  for (int s = 0; s < 3; ++s) {
+    for (int u = 0; u < 4; ++u) {
+      const std::string id = "spk" + std::to_string(s) + "-u" + std::to_string(u);
+      const std::string path = dir / (id + ".wav");
+      WriteWav(path, ToyWave(s, u, 24000, static_cast<uint32_t>(7 + 10 * s + u)), 16000);
+      wav_scp << id << " " << path << "\n";
+      utt2spk << id << " spk" << s << "\n";
+    }
+  }
+  return data;
+}
+
+TrainConfig TinyConfig() {
+  TrainConfig c;
+  c.runtime.threads = 1;
+  c.loader.batch_size = 4;
+  c.loader.chunk_seconds = 0.5;
+  c.loader.num_workers = 1;
+  c.model.resnet.layers = {1, 1, 1, 1};
+  c.model.resnet.planes = {4, 8, 8, 8};
+  c.model.pooling.num_head = 2;
+  c.model.emb_dim = 16;
+  c.loss.s = 10;
+  c.margin_schedule.enabled = false;
+  c.optimizer.lr = 0.05;
+  c.lr_schedule.warmup_epoch = "0.3";
+  c.lr_schedule.milestones = {1};
+  c.trainer.epochs = 1;
+  c.trainer.report_interval_iters = 100;
+  c.trainer.ckpt_interval_minutes = 0;
+  return c;
+}
+
+ExtractConfig Cfg(int64_t max_frames = 10000, bool npy = false) {
+  ExtractConfig c;
+  c.max_frames = max_frames;
+  c.write_npy = npy;
+  return c;
+}
+
+RuntimeConfig Cpu() {
+  RuntimeConfig r;
+  r.threads = 1;
+  return r;
+}
+
+// The message of the Error that f throws, or "<no error>".
+std::string ErrorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+float MaxAbsDiff(const std::vector<float>& a, const torch::Tensor& b) {
+  EXPECT_EQ(static_cast<int64_t>(a.size()), b.numel());
+  const torch::Tensor ta = torch::tensor(a);
+  return (ta - b.reshape({-1}).to(torch::kCPU)).abs().max().item<float>();
+}
+
+// The experiment is trained once for the whole suite.
+class ExtractorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::ScratchDir("sn_extractor");
+    data_ = MakeToyData(*dir_);
+    exp_ = *dir_ / "exp";
+    Trainer(TinyConfig(), data_, exp_).Run();
+    checkpoint_ = Checkpointer(exp_, 1).Latest().value();
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  // The reference model: built from the config this test trained with, weights read directly
+  // from the checkpoint's model.pt (strictly: every model parameter and buffer must be there;
+  // the classifier's "loss." entries are left out), in eval mode.
+  static std::shared_ptr<SpeakerModel> ReferenceModel() {
+    auto model = CreateModel(TinyConfig().model);
+    StateDict model_part;
+    for (const auto& kv : LoadStateDictFile(checkpoint_ + "/model.pt")) {
+      if (kv.first.rfind("loss.", 0) != 0) model_part.push_back(kv);
+    }
+    LoadStateDict(*model, model_part, "", /*strict=*/true);
+    model->eval();
+    return model;
+  }
+
+  // [1, bins, frames] fbank of the whole utterance (CMN over all of it).
+  static torch::Tensor WholeFbank(const std::vector<float>& wave) {
+    const Fbank fbank(TinyConfig().features);
+    const torch::Tensor x = torch::tensor(wave).unsqueeze(0);
+    return fbank(x, /*training=*/false);
+  }
+
+  static test::ScratchDir* dir_;
+  static std::string data_, exp_, checkpoint_;
+};
+
+test::ScratchDir* ExtractorTest::dir_ = nullptr;
+std::string ExtractorTest::data_, ExtractorTest::exp_, ExtractorTest::checkpoint_;
+
+TEST_F(ExtractorTest, WholeUtteranceEqualsModelForwardOnCheckpointWeights) {
+  const EmbeddingExtractor extractor(exp_, Cfg(), Cpu());
+  EXPECT_EQ(extractor.checkpoint(), checkpoint_);
+  EXPECT_EQ(extractor.dim(), 16);
+  EXPECT_EQ(extractor.sample_rate(), 16000);
+
+  auto model = ReferenceModel();
+  auto fresh = CreateModel(TinyConfig().model);  // same architecture, not trained
+  fresh->eval();
+  torch::NoGradGuard no_grad;
+  // A training utterance and an unseen, longer one (3.2 s, 321 frames).
+  for (const auto& wave : {ReadAudio(*dir_ / "spk1-u2.wav"), ToyWave(2, 9, 51200, 99)}) {
+    const std::vector<float> emb = extractor.Extract(wave);
+    const torch::Tensor feats = WholeFbank(wave);
+    ASSERT_EQ(feats.size(1), 80);
+    const torch::Tensor ref = model->forward(feats);
+    ASSERT_EQ(ref.sizes(), (std::vector<int64_t>{1, 16}));
+    EXPECT_LE(MaxAbsDiff(emb, ref), 1e-5f) << "frames " << feats.size(2);
+    // The checkpoint matters: an untrained model gives something else.
+    EXPECT_GT(MaxAbsDiff(emb, fresh->forward(feats)), 1e-2f);
+  }
+}
+
+// speaker-net's for_extract_embedding: num_split = ceil(N / max), split_size =
+// ceil(N / num_split); num_split - 1 pieces of split_size, then the rest; embeddings weighted by
+// their frame counts. Returns the reference and the piece lengths used.
+torch::Tensor SpeakerNetSplitReference(SpeakerModel& model, const torch::Tensor& feats,
+                                       int64_t max_frames, std::vector<int64_t>* lengths) {
+  const int64_t n = feats.size(2);
+  const int64_t num_split = (n + max_frames - 1) / max_frames;
+  const int64_t split_size = (n - 1) / num_split + 1;
+  torch::Tensor acc = torch::zeros({1, model.EmbeddingDim()});
+  int64_t offset = 0;
+  for (int64_t i = 0; i < num_split - 1; ++i) {
+    acc = acc + split_size * model.forward(feats.slice(2, offset, offset + split_size));
+    lengths->push_back(split_size);
+    offset += split_size;
+  }
+  acc = acc + (n - offset) * model.forward(feats.slice(2, offset, n));
+  lengths->push_back(n - offset);
+  return acc / static_cast<double>(n);
+}
+
+TEST_F(ExtractorTest, LongUtteranceIsFrameWeightedMeanOfEqualPieces) {
+  auto model = ReferenceModel();
+  torch::NoGradGuard no_grad;
+  struct Case {
+    int64_t samples, max_frames;
+    std::vector<int64_t> pieces;  // hand-derived: N = 1 + samples / 160
+  };
+  const std::vector<Case> cases = {
+      {24000, 50, {38, 38, 38, 37}},   // N = 151: 4 pieces of ceil(151/4) = 38, rest 37
+      {24000, 75, {51, 51, 49}},       // N = 151: 3 pieces of 51, rest 49
+      {24000, 150, {76, 75}},          // N = 151 = max + 1: 2 pieces
+      {51200, 100, {81, 81, 81, 78}},  // N = 321: 4 pieces of 81, rest 78
+      {48000, 100, {76, 76, 76, 73}},  // N = 301: 4 pieces of 76, rest 73
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("samples " + std::to_string(c.samples) + ", max_frames " +
+                 std::to_string(c.max_frames));
+    const std::vector<float> wave = ToyWave(1, 5, c.samples, 1234);
+    const torch::Tensor feats = WholeFbank(wave);
+    std::vector<int64_t> lengths;
+    const torch::Tensor ref = SpeakerNetSplitReference(*model, feats, c.max_frames, &lengths);
+    EXPECT_EQ(lengths, c.pieces);
+
+    const std::vector<float> split =
+        EmbeddingExtractor(exp_, Cfg(c.max_frames), Cpu()).Extract(wave);
+    EXPECT_LE(MaxAbsDiff(split, ref), 1e-5f);
+    // Splitting changes the result (the comparison is not vacuous) ...
+    EXPECT_GT(MaxAbsDiff(split, model->forward(feats)), 1e-4f);
+  }
+  // ... and an utterance of exactly max_frames frames is not split.
+  const std::vector<float> wave = ToyWave(0, 1, 24000, 55);
+  const std::vector<float> at_limit = EmbeddingExtractor(exp_, Cfg(151), Cpu()).Extract(wave);
+  EXPECT_LE(MaxAbsDiff(at_limit, model->forward(WholeFbank(wave))), 1e-5f);
+}
+
+TEST_F(ExtractorTest, DataDirEmbeddingsReadBackEqualToExtract) {
+  const EmbeddingExtractor extractor(exp_, Cfg(60), Cpu());  // exercise the split path too
+  const DataDir data = DataDir::Load(data_);
+  const std::string out = *dir_ / "emb";
+  ExtractDataDir(extractor, data, out, /*write_npy=*/true);
+
+  const auto scp = kaldi::ReadScp(out + "/embeddings.scp");
+  ASSERT_EQ(scp.size(), data.utterances().size());
+  const kaldi::FloatMatrix npy = kaldi::ReadNpy(out + "/embeddings.npy");
+  ASSERT_EQ(npy.rows, data.NumUtterances());
+  ASSERT_EQ(npy.cols, 16);
+  std::ifstream utts(out + "/utts.txt");
+  for (size_t i = 0; i < scp.size(); ++i) {
+    const Utterance& utt = data.utterances()[i];
+    SCOPED_TRACE(utt.id);
+    EXPECT_EQ(scp[i].first, utt.id);
+    const std::vector<float> from_ark = kaldi::ReadVector(scp[i].second);
+    const std::vector<float> direct = extractor.Extract(ReadAudio(utt.wav));
+    EXPECT_EQ(from_ark, direct);
+    const std::vector<float> row(npy.data.begin() + static_cast<int64_t>(i) * npy.cols,
+                                 npy.data.begin() + static_cast<int64_t>(i + 1) * npy.cols);
+    EXPECT_EQ(row, direct);
+    std::string line;
+    ASSERT_TRUE(std::getline(utts, line));
+    EXPECT_EQ(line, utt.id);
+  }
+  std::string extra;
+  EXPECT_FALSE(std::getline(utts, extra)) << "utts.txt has more lines than utterances";
+}
+
+TEST_F(ExtractorTest, UnreadableUtteranceIsAnErrorNamingIt) {
+  const std::string data = *dir_ / "bad_data";
+  fs::create_directories(data);
+  const std::string corrupt = *dir_ / "corrupt.wav";
+  {
+    std::ofstream f(corrupt, std::ios::binary);
+    f << "RIFF\x10\x00\x00\x00WAVEjunkjunkjunkjunk";
+  }
+  {
+    std::ofstream wav_scp(data + "/wav.scp");
+    wav_scp << "good-utt " << (*dir_ / "spk0-u0.wav") << "\n";
+    wav_scp << "broken-utt " << corrupt << "\n";
+  }
+  const EmbeddingExtractor extractor(exp_, Cfg(), Cpu());
+  const std::string out = *dir_ / "bad_emb";
+  const DataDir bad = DataDir::Load(data);
+  const std::string error = ErrorOf([&] { ExtractDataDir(extractor, bad, out, true); });
+  EXPECT_THAT(error, HasSubstr("broken-utt"));
+  EXPECT_THAT(error, HasSubstr(corrupt));
+  // Nothing half-written is left under the final names.
+  EXPECT_FALSE(fs::exists(out + "/embeddings.scp"));
+  EXPECT_FALSE(fs::exists(out + "/embeddings.ark"));
+  EXPECT_FALSE(fs::exists(out + "/embeddings.npy"));
+}
+
+TEST_F(ExtractorTest, MissingExperimentOrCheckpointIsAClearError) {
+  const std::string missing = *dir_ / "no_such_exp";
+  EXPECT_THAT(ErrorOf([&] { EmbeddingExtractor(missing, Cfg(), Cpu()); }), HasSubstr(missing));
+
+  // An experiment directory whose training never wrote a checkpoint.
+  const std::string empty = *dir_ / "exp_without_ckpt";
+  fs::create_directories(empty);
+  fs::copy_file(ExpConfigPath(exp_), ExpConfigPath(empty));
+  const std::string no_ckpt = ErrorOf([&] { EmbeddingExtractor(empty, Cfg(), Cpu()); });
+  EXPECT_THAT(no_ckpt, HasSubstr(empty));
+  EXPECT_THAT(no_ckpt, HasSubstr("no checkpoint"));
+
+  // An explicit checkpoint that does not exist.
+  ExtractConfig c = Cfg();
+  c.checkpoint = *dir_ / "exp/checkpoints/epoch-99";
+  EXPECT_THAT(ErrorOf([&] { EmbeddingExtractor(exp_, c, Cpu()); }), HasSubstr(c.checkpoint));
+
+  // An invalid max_frames is rejected up front (not a division by zero later).
+  EXPECT_THAT(ErrorOf([&] { EmbeddingExtractor(exp_, Cfg(0), Cpu()); }), HasSubstr("max_frames"));
+}
+
+}  // namespace
+}  // namespace speakernet
