@@ -19,6 +19,15 @@ int main(int argc, char** argv) {
   speakernet::AddScoreCommand(app);
   speakernet::AddEvalCommand(app);
   speakernet::AddModelInfoCommand(app);
+  // Subcommands that take `--section.key=value` config overrides (they allow extras) must not
+  // fall through: CLI11 would hand their unknown options to the app, which rejects them. They get
+  // their own --log-level instead, so that it may still follow the subcommand.
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_allow_extras()) {
+      sub->fallthrough(false);
+      sub->add_option("--log-level", log_level, "trace|debug|info|warn|error");
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
