@@ -49,7 +49,8 @@ EmbeddingExtractor::EmbeddingExtractor(const std::string& exp_dir, const Extract
   }
   m.fbank = std::make_unique<Fbank>(m.config.features);
   m.model = CreateModel(m.config.model);
-  LoadStateDict(*m.model, Checkpointer::LoadModelState(m.checkpoint), "", /*strict=*/false);
+  // Strict: a checkpoint of another architecture must fail here, not extract with random weights.
+  LoadStateDict(*m.model, WithoutClassifier(Checkpointer::LoadModelState(m.checkpoint)));
   m.model->to(m.device);
   m.model->eval();
   spdlog::info("extract: {} from {}", DescribeModel(m.config.model, *m.model), m.checkpoint);

@@ -48,6 +48,14 @@ void RestoreRng(const StateDict& rng) {
 
 }  // namespace
 
+StateDict WithoutClassifier(const StateDict& state) {
+  StateDict model;
+  for (const auto& kv : state) {
+    if (kv.first.rfind(kClassifierPrefix, 0) != 0) model.push_back(kv);
+  }
+  return model;
+}
+
 Checkpointer::Checkpointer(std::string exp_dir, int keep_periodic)
     : dir_((fs::path(exp_dir) / "checkpoints").string()), keep_periodic_(keep_periodic) {}
 

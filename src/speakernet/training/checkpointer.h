@@ -13,6 +13,12 @@
 
 namespace speakernet {
 
+// Checkpoints store the classifier under this prefix ("loss.weight", as speaker-net does).
+inline constexpr const char* kClassifierPrefix = "loss.";
+
+// The entries of a full (model + classifier) state dict that belong to the model.
+StateDict WithoutClassifier(const StateDict& state);
+
 struct TrainingPosition {
   int64_t epoch = 0;        // epoch to run next (0-based)
   int64_t batch = 0;        // first batch of `epoch` still to run

@@ -70,14 +70,12 @@ struct Trainer::State {
 
   StateDict FullStateDict() const {
     StateDict state = GetStateDict(*model);
-    for (auto& kv : GetStateDict(*loss, "loss.")) state.push_back(kv);
+    for (auto& kv : GetStateDict(*loss, kClassifierPrefix)) state.push_back(kv);
     return state;
   }
   void LoadFullStateDict(const StateDict& state) {
-    StateDict model_part, loss_part;
-    for (const auto& kv : state) (kv.first.rfind("loss.", 0) == 0 ? loss_part : model_part).push_back(kv);
-    LoadStateDict(*model, model_part);
-    LoadStateDict(*loss, loss_part, "loss.");
+    LoadStateDict(*model, WithoutClassifier(state));
+    LoadStateDict(*loss, state, kClassifierPrefix);
   }
 };
 
