@@ -27,6 +27,7 @@
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/models/state_dict.h"
 #include "speakernet/training/checkpointer.h"
+#include "speakernet/training/toy_experiment_test_util.h"
 #include "speakernet/training/trainer.h"
 
 namespace speakernet {
@@ -35,56 +36,14 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// A harmonic tone per "speaker" plus noise (as in trainer_test.cpp).
-std::vector<float> ToyWave(int speaker, int utt, int64_t samples, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> noise(0.f, 0.02f);
-  const double f0[3] = {140.0, 220.0, 330.0};
-  std::vector<float> x(static_cast<size_t>(samples));
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double t = static_cast<double>(i) / 16000.0;
-    x[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * f0[speaker] * (1 + 0.01 * utt) * t) +
-                              0.1 * std::sin(2 * M_PI * 3 * f0[speaker] * t)) +
-           noise(rng);
-  }
-  return x;
-}
-
-// 3 speakers x 4 utterances of 1.5 s (151 frames) in dir/data.
-std::string MakeToyData(const test::ScratchDir& dir) {
-  const std::string data = dir / "data";
-  fs::create_directories(data);
-  std::ofstream wav_scp(data + "/wav.scp"), utt2spk(data + "/utt2spk");
-  for (int s = 0; s < 3; ++s) {
-    for (int u = 0; u < 4; ++u) {
-      const std::string id = "spk" + std::to_string(s) + "-u" + std::to_string(u);
-      const std::string path = dir / (id + ".wav");
-      WriteWav(path, ToyWave(s, u, 24000, static_cast<uint32_t>(7 + 10 * s + u)), 16000);
-      wav_scp << id << " " << path << "\n";
-      utt2spk << id << " spk" << s << "\n";
-    }
-  }
-  return data;
-}
+using test::MakeToyData;
+using test::ToyWave;
 
 TrainConfig TinyConfig() {
-  TrainConfig c;
-  c.runtime.threads = 1;
-  c.loader.batch_size = 4;
-  c.loader.chunk_seconds = 0.5;
+  TrainConfig c = test::TinyTrainConfig();
   c.loader.num_workers = 1;
-  c.model.resnet.layers = {1, 1, 1, 1};
-  c.model.resnet.planes = {4, 8, 8, 8};
-  c.model.pooling.num_head = 2;
-  c.model.emb_dim = 16;
-  c.loss.s = 10;
-  c.margin_schedule.enabled = false;
-  c.optimizer.lr = 0.05;
-  c.lr_schedule.warmup_epoch = "0.3";
-  c.lr_schedule.milestones = {1};
   c.trainer.epochs = 1;
   c.trainer.report_interval_iters = 100;
-  c.trainer.ckpt_interval_minutes = 0;
   return c;
 }
 

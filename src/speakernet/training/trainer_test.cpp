@@ -5,64 +5,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cmath>
-#include <fstream>
-#include <random>
-
-#include "speakernet/audio/audio_reader.h"
 #include "speakernet/common/test_util.h"
 #include "speakernet/training/checkpointer.h"
+#include "speakernet/training/toy_experiment_test_util.h"
 
 namespace speakernet {
 namespace {
 
-// 3 "speakers", each a distinct harmonic tone plus noise, 4 utterances of 1.5 s.
-std::string MakeToyData(const test::ScratchDir& dir) {
-  const std::string data = dir / "data";
-  std::filesystem::create_directories(data);
-  std::ofstream wav_scp(data + "/wav.scp"), utt2spk(data + "/utt2spk");
-  std::mt19937 rng(7);
-  std::normal_distribution<float> noise(0.f, 0.02f);
-  const double f0[3] = {140.0, 220.0, 330.0};
-  for (int s = 0; s < 3; ++s) {
-    for (int u = 0; u < 4; ++u) {
-      std::vector<float> x(24000);
-      for (size_t i = 0; i < x.size(); ++i) {
-        const double t = static_cast<double>(i) / 16000.0;
-        x[i] = static_cast<float>(0.3 * std::sin(2 * M_PI * f0[s] * (1 + 0.01 * u) * t) +
-                                  0.1 * std::sin(2 * M_PI * 3 * f0[s] * t)) +
-               noise(rng);
-      }
-      const std::string id = "spk" + std::to_string(s) + "-u" + std::to_string(u);
-      const std::string path = dir / (id + ".wav");
-      WriteWav(path, x, 16000);
-      wav_scp << id << " " << path << "\n";
-      utt2spk << id << " spk" << s << "\n";
-    }
-  }
-  return data;
-}
-
-TrainConfig TinyConfig() {
-  TrainConfig c;
-  c.runtime.threads = 1;
-  c.loader.batch_size = 4;
-  c.loader.chunk_seconds = 0.5;
-  c.loader.num_workers = 2;
-  c.model.resnet.layers = {1, 1, 1, 1};
-  c.model.resnet.planes = {4, 8, 8, 8};
-  c.model.pooling.num_head = 2;
-  c.model.emb_dim = 16;
-  c.loss.s = 10;
-  c.margin_schedule.enabled = false;
-  c.optimizer.lr = 0.05;
-  c.lr_schedule.warmup_epoch = "0.3";
-  c.lr_schedule.milestones = {1};
-  c.trainer.epochs = 2;
-  c.trainer.report_interval_iters = 4;
-  c.trainer.ckpt_interval_minutes = 0;
-  return c;
-}
+using test::MakeToyData;
+constexpr auto TinyConfig = test::TinyTrainConfig;
 
 StateDict FinalModel(const std::string& exp) {
   return Checkpointer::LoadModelState(Checkpointer(exp, 1).Latest().value());
