@@ -20,9 +20,11 @@ endif()
 
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
-  # pch_defines/time_macros let ccache cache translation units that use the PCH.
+  # pch_defines/time_macros let ccache cache translation units that use the PCH; BASEDIR and
+  # NOHASHDIR make hits independent of where the checkout lives (CI clones to a new folder).
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
       CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_BASEDIR=${CMAKE_SOURCE_DIR} CCACHE_NOHASHDIR=1
       ${CCACHE_PROGRAM})
   message(STATUS "speakernet: using ccache ${CCACHE_PROGRAM}")
 endif()
