@@ -1,10 +1,13 @@
-// Model configuration: the trunk (ResNet), the pooling and the embedding layer (fc2).
+// Model configuration: the trunk (ResNet or ECAPA-TDNN), the pooling and the embedding layer (fc2).
 //
 // Presets (speaker-net recipes, 80-dim fbank input):
 //   resnet34-32: the defaults (BasicBlock [3,4,6,3], planes [32,64,128,256], MHA-16, emb 256);
 //                6,636,448 parameters without the classifier.
 //   resnet34-64: resnet.planes [64,128,256,512] (emb 512 through emb_dim 0);
 //                26,523,456 parameters without the classifier.
+//   ecapa-tdnn-c512:  type ecapa, pooling.type channel_context, emb_dim 256 (the yaml);
+//                     6,387,392 parameters (6,190,720 with emb_dim 0 = 192, the README's 6.2M).
+//   ecapa-tdnn-c1024: as c512 with ecapa.channels 1024, emb_dim 512; 23,514,368 parameters.
 #pragma once
 
 #include <cstdint>
@@ -31,39 +34,69 @@ struct ResNetConfig {
   void Validate() const;
 };
 
-struct PoolingConfig {
-  std::string type = "multi_head";  // multi_head | statistics
-  int64_t num_head = 16;            // multi_head only; must divide the pooling input dim
+// speaker-net's ECAPA-TDNN trunk (spec §3.5): conv k5 -> 3 SE-Res2Blocks (dilations 2, 3, 4)
+// -> cat -> 1x1 conv + ReLU (no BN). Needs pooling.type channel_context.
+struct EcapaConfig {
+  int64_t channels = 512;  // C: 512 or 1024 in the recipes
+  int64_t scale = 8;       // Res2 splits; must divide channels
+  std::vector<int64_t> dilations{2, 3, 4};
+  int64_t se_reduction = 4;  // SE bottleneck = channels / se_reduction
+  // Every BatchNorm of the ECAPA model: TDNN layers, bn_pool and fc2 (model.fc2_bn_momentum is
+  // the ResNet's and is not used by ECAPA).
+  double bn_momentum = 0.1;
 
   template <class V>
   void Fields(V& v) {
-    v("type", type, "multi_head | statistics");
+    v("channels", channels, "trunk channels C (512 or 1024)");
+    v("scale", scale, "Res2 splits (must divide channels)");
+    v("dilations", dilations, "dilation of each SE-Res2Block (one block per entry)");
+    v("se_reduction", se_reduction, "SE bottleneck = channels / se_reduction");
+    v("bn_momentum", bn_momentum, "BatchNorm momentum of every ECAPA BN (PyTorch convention)");
+  }
+  void Validate() const;
+};
+
+struct PoolingConfig {
+  std::string type = "multi_head";  // multi_head | statistics | channel_context
+  int64_t num_head = 16;            // multi_head only; must divide the pooling input dim
+  int64_t hidden_size = 128;        // channel_context only: attention hidden units
+
+  template <class V>
+  void Fields(V& v) {
+    v("type", type, "multi_head | statistics | channel_context");
     v("num_head", num_head, "attention heads of multi_head pooling");
+    v("hidden_size", hidden_size, "hidden units of channel_context attention");
   }
   void Validate() const;
 };
 
 struct ModelConfig {
-  std::string type = "resnet";  // resnet
+  std::string type = "resnet";  // resnet | ecapa
   int64_t feat_dim = 80;
-  int64_t emb_dim = 0;  // 0 = the trunk's output channels (resnet.planes.back())
+  // 0 = resnet: the last stage's channels (resnet.planes.back()); ecapa: 192, the default
+  // emb_dim of speaker-net's ECAPA Encoder (its recipes set 256 for c512 and 512 for c1024).
+  int64_t emb_dim = 0;
   ResNetConfig resnet;
+  EcapaConfig ecapa;
   PoolingConfig pooling;
-  double fc2_bn_momentum = 0.5;
+  double fc2_bn_momentum = 0.5;  // resnet only; ECAPA uses ecapa.bn_momentum
 
   template <class V>
   void Fields(V& v) {
-    v("type", type, "model family: resnet");
+    v("type", type, "model family: resnet | ecapa");
     v("feat_dim", feat_dim, "input feature dimension (80 fbank, 81 kaldi fbank)");
-    v("emb_dim", emb_dim, "embedding dimension; 0 = last stage's channels");
+    v("emb_dim", emb_dim, "embedding dimension; 0 = last stage's channels (resnet), 192 (ecapa)");
     v("resnet", resnet);
+    v("ecapa", ecapa);
     v("pooling", pooling);
-    v("fc2_bn_momentum", fc2_bn_momentum, "momentum of the BatchNorm after fc2");
+    v("fc2_bn_momentum", fc2_bn_momentum, "momentum of the BatchNorm after fc2 (resnet)");
   }
   void Validate() const;
 
   // emb_dim with 0 resolved.
   int64_t EmbeddingDim() const;
+
+  static constexpr int64_t kEcapaDefaultEmbDim = 192;
 };
 
 }  // namespace speakernet

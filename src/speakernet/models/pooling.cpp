@@ -6,7 +6,9 @@ namespace speakernet {
 
 namespace {
 constexpr double kVarianceFloor = 1e-10;
-}
+// Added to the unbiased variance of ChannelContextStatisticsPooling's context input.
+constexpr double kContextVarianceEpsilon = 1e-10;
+}  // namespace
 
 StatisticsPooling::StatisticsPooling(int64_t input_dim) : input_dim_(input_dim) {
   SN_CHECK(input_dim > 0, "StatisticsPooling: input_dim must be > 0, got {}", input_dim);
@@ -56,12 +58,57 @@ torch::Tensor MultiHeadAttentionPooling::forward(const torch::Tensor& x) {
       .unsqueeze(2);
 }
 
+ChannelContextAttentionImpl::ChannelContextAttentionImpl(int64_t input_dim, int64_t hidden_size,
+                                                         int64_t output_dim) {
+  Conv1dBnReluOptions options;
+  options.relu = false;
+  options.batchnorm = false;
+  first_affine =
+      register_module("first_affine", Conv1dBnReluLayer(input_dim, hidden_size, options));
+  last_affine = register_module("last_affine", Conv1dBnReluLayer(hidden_size, output_dim, options));
+}
+
+torch::Tensor ChannelContextAttentionImpl::forward(const torch::Tensor& x) {
+  return torch::softmax(last_affine->forward(torch::tanh(first_affine->forward(x))), /*dim=*/2);
+}
+
+ChannelContextStatisticsPooling::ChannelContextStatisticsPooling(int64_t input_dim,
+                                                                 int64_t hidden_size)
+    : input_dim_(input_dim) {
+  SN_CHECK(input_dim > 0 && hidden_size > 0,
+           "ChannelContextStatisticsPooling: input_dim and hidden_size must be > 0, got {} and {}",
+           input_dim, hidden_size);
+  attention =
+      register_module("attention", ChannelContextAttention(3 * input_dim, hidden_size, input_dim));
+}
+
+torch::Tensor ChannelContextStatisticsPooling::forward(const torch::Tensor& x) {
+  SN_CHECK(x.dim() == 3 && x.size(1) == input_dim_,
+           "ChannelContextStatisticsPooling: expected [B, {}, T], got {}", input_dim_,
+           c10::str(x.sizes()));
+  const int64_t frames = x.size(2);
+  SN_CHECK(frames > 1, "ChannelContextStatisticsPooling: needs at least 2 frames, got {}", frames);
+  const auto global_mean = x.mean(/*dim=*/2, /*keepdim=*/true);
+  const auto global_std =
+      (x.var(/*dim=*/2, /*unbiased=*/true, /*keepdim=*/true) + kContextVarianceEpsilon).sqrt();
+  const auto context =
+      torch::cat({x, global_mean.expand_as(x), global_std.expand_as(x)}, /*dim=*/1);  // [B, 3D, T]
+  const auto alpha = attention->forward(context);                                     // [B, D, T]
+  const auto mean = (alpha * x).sum(/*dim=*/2, /*keepdim=*/true);
+  const auto mean_sq = (alpha * x * x).sum(/*dim=*/2, /*keepdim=*/true);
+  const auto std = (mean_sq - mean * mean).clamp_min(kVarianceFloor).sqrt();
+  return torch::cat({mean, std}, /*dim=*/1);
+}
+
 std::shared_ptr<Pooling> CreatePooling(const PoolingConfig& config, int64_t input_dim) {
   config.Validate();
   if (config.type == "multi_head") {
     return std::make_shared<MultiHeadAttentionPooling>(input_dim, config.num_head);
   }
   if (config.type == "statistics") return std::make_shared<StatisticsPooling>(input_dim);
+  if (config.type == "channel_context") {
+    return std::make_shared<ChannelContextStatisticsPooling>(input_dim, config.hidden_size);
+  }
   Fail("model.pooling.type '" + config.type + "' is not supported");
 }
 

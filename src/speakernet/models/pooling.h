@@ -57,6 +57,38 @@ class MultiHeadAttentionPooling : public Pooling {
   int64_t num_head_;
 };
 
+// ECAPA's attention (speaker-net's AttentionAlphaComponent with global context, 2 affine layers,
+// tanh, share False): alpha = softmax_t(last_affine(tanh(first_affine(x)))), one weight per
+// channel and frame. first_affine: Conv1d(in -> hidden, k=1, bias), last_affine: Conv1d(hidden ->
+// out, k=1, bias); no BN, no ReLU.
+class ChannelContextAttentionImpl : public torch::nn::Module {
+ public:
+  ChannelContextAttentionImpl(int64_t input_dim, int64_t hidden_size, int64_t output_dim);
+  // x: [B, input_dim, T] -> alpha [B, output_dim, T], summing to 1 over T.
+  torch::Tensor forward(const torch::Tensor& x);
+
+  Conv1dBnReluLayer first_affine{nullptr};
+  Conv1dBnReluLayer last_affine{nullptr};
+};
+TORCH_MODULE(ChannelContextAttention);
+
+// ECAPA-TDNN's channel- and context-dependent attentive statistics (spec §3.2). The attention
+// sees [x, mean_t(x), sqrt(var_t(x, unbiased) + 1e-10)] (3D channels, the statistics broadcast
+// over time); with alpha [B, D, T]: mu = sum_t alpha x, sigma = sqrt(clamp(sum_t alpha x^2 - mu^2,
+// 1e-10)). Output [mu, sigma] (2D). Named like speaker-net: attention.first_affine.affine.*,
+// attention.last_affine.affine.*.
+class ChannelContextStatisticsPooling : public Pooling {
+ public:
+  ChannelContextStatisticsPooling(int64_t input_dim, int64_t hidden_size);
+  torch::Tensor forward(const torch::Tensor& x) override;
+  int64_t OutputDim() const override { return 2 * input_dim_; }
+
+  ChannelContextAttention attention{nullptr};
+
+ private:
+  int64_t input_dim_;
+};
+
 // Builds the pooling named by config.type for inputs of `input_dim` channels.
 std::shared_ptr<Pooling> CreatePooling(const PoolingConfig& config, int64_t input_dim);
 

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "speakernet/common/error.h"
+#include "speakernet/models/ecapa_tdnn.h"
 #include "speakernet/models/resnet.h"
 
 namespace speakernet {
@@ -11,6 +12,7 @@ namespace speakernet {
 std::shared_ptr<SpeakerModel> CreateModel(const ModelConfig& config) {
   config.Validate();
   if (config.type == "resnet") return std::make_shared<ResNetSpeakerModel>(config);
+  if (config.type == "ecapa") return std::make_shared<EcapaTdnnSpeakerModel>(config);
   Fail(fmt::format("model.type '{}' is not supported", config.type));
 }
 
@@ -41,6 +43,9 @@ std::string DescribeModel(const ModelConfig& config, const SpeakerModel& model) 
     details =
         fmt::format("{} [{}] x [{}], ", config.resnet.block, fmt::join(config.resnet.layers, ","),
                     fmt::join(config.resnet.planes, ","));
+  } else if (config.type == "ecapa") {
+    details = fmt::format("C {}, dilations [{}], scale {}, ", config.ecapa.channels,
+                          fmt::join(config.ecapa.dilations, ","), config.ecapa.scale);
   }
   return fmt::format("{} ({}{}, emb {}): {} parameters", config.type, details, pooling,
                      model.EmbeddingDim(), WithThousands(CountParameters(model)));
