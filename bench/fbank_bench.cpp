@@ -8,6 +8,9 @@
 // alone), ta_pipeline_ms (speaker-net's whole Python front end: pre-emphasis, MelSpectrogram,
 // log, CMN), and the ratios torchaudio / speakernet x_vs_melspec and x_vs_pipeline (> 1 means
 // speakernet is faster). A summary with CPU and wall ratios follows the table.
+// kaldi_fbank/<case> does the same for KaldiFbank (speaker-net's "kaldi_fbank" options, 81 dims,
+// no CMN) against torchaudio.compliance.kaldi.fbank of each utterance (x 32768, same options):
+// counters ours_ms, ta_kaldi_ms and x_vs_kaldi; ours_cmn_ms is KaldiFbank with CMN.
 #include <benchmark/benchmark.h>
 #include <time.h>
 #include <torch/torch.h>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "speakernet/features/fbank.h"
+#include "speakernet/features/kaldi_fbank.h"
 
 namespace {
 
@@ -37,6 +41,7 @@ struct Times {
 };
 struct Timing {
   Times ours, melspec, pipeline;
+  Times kaldi_ours, kaldi_ours_cmn, kaldi_ta;
 };
 std::map<std::string, Timing> g_timings;
 
@@ -81,11 +86,12 @@ void MeasureTorchaudio() {
   }
   std::istringstream lines(out);
   std::string name;
-  Times melspec, pipeline;
+  Times melspec, pipeline, kaldi;
   while (lines >> name >> melspec.cpu_ms >> melspec.wall_ms >> pipeline.cpu_ms >>
-         pipeline.wall_ms) {
+         pipeline.wall_ms >> kaldi.cpu_ms >> kaldi.wall_ms) {
     g_timings[name].melspec = melspec;
     g_timings[name].pipeline = pipeline;
+    g_timings[name].kaldi_ta = kaldi;
   }
 }
 
@@ -114,6 +120,49 @@ void BM_Fbank(benchmark::State& state, const Case& c) {
   state.SetItemsProcessed(state.iterations() * c.batch * c.length);  // audio samples
 }
 
+// Median (thread CPU, wall) ms per call of fn(waves) over the benchmark's iterations.
+template <class F>
+Times MeasureCalls(benchmark::State& state, const F& fn, const torch::Tensor& waves) {
+  benchmark::DoNotOptimize(fn(waves).data_ptr());  // warm-up: allocator, FFT plans
+  std::vector<double> cpu, wall;
+  for (auto _ : state) {
+    const double cpu0 = ThreadCpuMs(), wall0 = WallMs();
+    torch::Tensor out = fn(waves);
+    benchmark::DoNotOptimize(out.data_ptr());
+    cpu.push_back(ThreadCpuMs() - cpu0);
+    wall.push_back(WallMs() - wall0);
+  }
+  return {Median(cpu), Median(wall)};
+}
+
+void BM_KaldiFbank(benchmark::State& state, const Case& c) {
+  torch::manual_seed(0);
+  speakernet::KaldiFbankOptions options;  // speaker-net's kaldi_fbank options
+  options.cmvn = false;                   // torchaudio's fbank has no CMN
+  const speakernet::KaldiFbank fbank(options);
+  options.cmvn = true;
+  const speakernet::KaldiFbank fbank_cmn(options);
+  const torch::Tensor waves = 0.1 * torch::randn({c.batch, c.length});
+  Timing& t = g_timings[c.name];
+  t.kaldi_ours = MeasureCalls(state, fbank, waves);
+  // CMN variant: a fixed number of calls outside the timed loop.
+  std::vector<double> cpu, wall;
+  for (int i = 0; i < 21; ++i) {
+    const double cpu0 = ThreadCpuMs(), wall0 = WallMs();
+    benchmark::DoNotOptimize(fbank_cmn(waves).data_ptr());
+    cpu.push_back(ThreadCpuMs() - cpu0);
+    wall.push_back(WallMs() - wall0);
+  }
+  t.kaldi_ours_cmn = {Median(cpu), Median(wall)};
+  state.counters["ours_ms"] = t.kaldi_ours.cpu_ms;
+  state.counters["ours_cmn_ms"] = t.kaldi_ours_cmn.cpu_ms;
+  if (!std::isnan(t.kaldi_ta.cpu_ms)) {
+    state.counters["ta_kaldi_ms"] = t.kaldi_ta.cpu_ms;
+    state.counters["x_vs_kaldi"] = t.kaldi_ta.cpu_ms / t.kaldi_ours.cpu_ms;
+  }
+  state.SetItemsProcessed(state.iterations() * c.batch * c.length);  // audio samples
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,6 +173,11 @@ int main(int argc, char** argv) {
   MeasureTorchaudio();
   for (const Case& c : kCases) {
     benchmark::RegisterBenchmark(("fbank/" + c.name).c_str(), BM_Fbank, c)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(kMinSeconds);
+  }
+  for (const Case& c : kCases) {
+    benchmark::RegisterBenchmark(("kaldi_fbank/" + c.name).c_str(), BM_KaldiFbank, c)
         ->Unit(benchmark::kMillisecond)
         ->MinTime(kMinSeconds);
   }
@@ -143,6 +197,21 @@ int main(int argc, char** argv) {
       const double pipe = cpu ? t.pipeline.cpu_ms : t.pipeline.wall_ms;
       std::printf("%-12s %-12s %19.3f ms %18.3f ms (%5.2fx) %18.3f ms (%5.2fx)\n", c.name.c_str(),
                   cpu ? "thread CPU" : "wall", ours, mel, mel / ours, pipe, pipe / ours);
+    }
+  }
+  std::printf(
+      "\nkaldi_fbank, 1 thread, median per call; ratio = torchaudio / speakernet (> 1: faster)\n"
+      "%-12s %-12s %22s %30s %22s\n",
+      "case", "time", "speakernet (no CMN)", "torchaudio kaldi.fbank", "speakernet + CMN");
+  for (const Case& c : kCases) {
+    const Timing& t = g_timings[c.name];
+    if (std::isnan(t.kaldi_ours.cpu_ms)) continue;
+    for (const bool cpu : {true, false}) {
+      const double ours = cpu ? t.kaldi_ours.cpu_ms : t.kaldi_ours.wall_ms;
+      const double ta = cpu ? t.kaldi_ta.cpu_ms : t.kaldi_ta.wall_ms;
+      const double cmn = cpu ? t.kaldi_ours_cmn.cpu_ms : t.kaldi_ours_cmn.wall_ms;
+      std::printf("%-12s %-12s %19.3f ms %18.3f ms (%5.2fx) %19.3f ms\n", c.name.c_str(),
+                  cpu ? "thread CPU" : "wall", ours, ta, ta / ours, cmn);
     }
   }
   return 0;

@@ -1,16 +1,20 @@
 """torchaudio side of fbank_bench (run by the benchmark with /usr/bin/python3, 1 thread).
 
 usage: fbank_bench_torchaudio.py MIN_SECONDS NAME:BATCH:LENGTH ...
-Prints one line per case: "NAME melspec_cpu melspec_wall pipeline_cpu pipeline_wall", the
-median per-call thread CPU time and wall time in ms of
-  melspec:  torchaudio.transforms.MelSpectrogram alone (speaker-net's settings), and
-  pipeline: speaker-net's whole "fbank" front end (pre-emphasis, MelSpectrogram, log, CMN).
+Prints one line per case:
+"NAME melspec_cpu melspec_wall pipeline_cpu pipeline_wall kaldi_cpu kaldi_wall", the median
+per-call thread CPU time and wall time in ms of
+  melspec:  torchaudio.transforms.MelSpectrogram alone (speaker-net's settings),
+  pipeline: speaker-net's whole "fbank" front end (pre-emphasis, MelSpectrogram, log, CMN), and
+  kaldi:    torchaudio.compliance.kaldi.fbank of each utterance scaled by 32768 with speaker-net's
+            "kaldi_fbank" options (80 bins + energy, povey, snip edges; no CMN).
 """
 import sys
 import time
 
 import torch
 import torchaudio
+import torchaudio.compliance.kaldi as kaldi
 
 torch.set_num_threads(1)
 
@@ -28,6 +32,12 @@ def pipeline(waves):
     previous = torch.cat([torch.zeros_like(waves[:, :1]), waves[:, :-1]], dim=1)
     feats = torch.log(MEL(waves - 0.97 * previous) + 1e-6)
     return feats - feats.mean(dim=-1, keepdim=True)
+
+
+def kaldi_fbank(waves):
+    return [kaldi.fbank(w.unsqueeze(0) * 32768.0, num_mel_bins=80, use_energy=True,
+                        energy_floor=0.0, dither=0.0, window_type="povey", low_freq=20.0,
+                        high_freq=0.0, snip_edges=True) for w in waves]
 
 
 def median_ms(fn, waves, min_seconds):
@@ -51,7 +61,8 @@ def main():
             name, batch, length = spec.split(":")
             waves = 0.1 * torch.randn(int(batch), int(length))
             print(name, *median_ms(melspec, waves, min_seconds),
-                  *median_ms(pipeline, waves, min_seconds), flush=True)
+                  *median_ms(pipeline, waves, min_seconds),
+                  *median_ms(kaldi_fbank, waves, min_seconds), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
-// speakernet compute-fbank --data DIR --out DIR [--type fbank] [--threads N] [--config FILE]
+// speakernet compute-fbank --data DIR --out DIR [--type fbank|kaldi_fbank] [--threads N]
+//                          [--config FILE]
 //
-// Computes speaker-net's "fbank" features (features/fbank.h) of every utterance of a data dir
-// and writes them as Kaldi float matrices, one [frames, bins] row-major matrix per utterance
-// (Kaldi's convention, the transpose of Fbank's [bins, frames]), to OUT/feats.ark and
-// OUT/feats.scp in utterance order; OUT/fbank.yaml records the options used (written last).
+// Computes speaker-net's "fbank" (features/fbank.h) or "kaldi_fbank" (features/kaldi_fbank.h,
+// log energy + mel bins) features of every utterance of a data dir and writes them as Kaldi
+// float matrices, one [frames, dims] row-major matrix per utterance (Kaldi's convention, the
+// transpose of the extractors' [dims, frames]), to OUT/feats.ark and OUT/feats.scp in utterance
+// order; OUT/fbank.yaml records the options used (written last; usable as --config with the
+// same --type). --config is a YAML file of FbankOptions or KaldiFbankOptions fields, depending
+// on --type.
 // Utterances are processed in parallel, one torch thread per worker.
 #include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +17,7 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +33,7 @@
 #include "speakernet/common/progress.h"
 #include "speakernet/data/data_dir.h"
 #include "speakernet/features/fbank.h"
+#include "speakernet/features/kaldi_fbank.h"
 
 namespace speakernet {
 namespace {
@@ -37,12 +43,19 @@ struct FeatureMatrix {
   std::vector<float> data;  // row-major [frames, bins]
 };
 
-FeatureMatrix ComputeUtterance(const Fbank& fbank, const Utterance& utt) {
+// One feature type: its sample rate, output dim and [T] -> [dims, frames] function.
+struct Extractor {
+  int sample_rate = 16000;
+  int dim = 0;
+  std::function<torch::Tensor(const torch::Tensor&)> compute;
+};
+
+FeatureMatrix ComputeUtterance(const Extractor& extractor, const Utterance& utt) {
   try {
-    std::vector<float> audio = LoadUtteranceAudio(utt, fbank.options().sample_rate);
+    std::vector<float> audio = LoadUtteranceAudio(utt, extractor.sample_rate);
     const torch::Tensor wave =
         torch::from_blob(audio.data(), {static_cast<int64_t>(audio.size())}, torch::kFloat);
-    const torch::Tensor feats = fbank(wave).t().contiguous();  // [frames, bins]
+    const torch::Tensor feats = extractor.compute(wave).t().contiguous();  // [frames, dims]
     FeatureMatrix m;
     m.rows = feats.size(0);
     m.cols = feats.size(1);
@@ -55,7 +68,7 @@ FeatureMatrix ComputeUtterance(const Fbank& fbank, const Utterance& utt) {
 
 // Workers compute utterances in parallel (at most `lookahead` ahead of the writer); the calling
 // thread writes them in utterance order. The first error stops everything and is rethrown.
-void ComputeFbankDataDir(const DataDir& data, const Fbank& fbank, const std::string& out_dir,
+void ComputeFbankDataDir(const DataDir& data, const Extractor& extractor, const std::string& out_dir,
                          int num_threads) {
   MakeDirs(out_dir);
   const std::string ark = std::filesystem::absolute(out_dir + "/feats.ark").string();
@@ -82,7 +95,7 @@ void ComputeFbankDataDir(const DataDir& data, const Fbank& fbank, const std::str
         i = next++;
       }
       try {
-        FeatureMatrix m = ComputeUtterance(fbank, utts[i]);
+        FeatureMatrix m = ComputeUtterance(extractor, utts[i]);
         std::lock_guard<std::mutex> lock(mutex);
         ready.emplace(i, std::move(m));
       } catch (...) {
@@ -124,7 +137,7 @@ void ComputeFbankDataDir(const DataDir& data, const Fbank& fbank, const std::str
   writer.Close();
   progress.Finish();
   spdlog::info("compute-fbank: wrote {} matrices ({} frames x {} bins) to {} and {}/feats.scp",
-               writer.num_written(), frames, fbank.Dim(), ark, out_dir);
+               writer.num_written(), frames, extractor.dim, ark, out_dir);
 }
 
 }  // namespace
@@ -147,23 +160,39 @@ void AddComputeFbankCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--config", args->config,
-                  "YAML file of fbank options (sample_rate, num_bins, preemph, cmvn, ...)");
+                  "YAML file of options for --type: fbank (sample_rate, num_bins, preemph, cmvn, "
+                  "...) or kaldi_fbank (samp_freq, num_bins, window_type, use_energy, cmvn, ...)");
   cmd->callback([args] {
-    SN_CHECK(args->type != "kaldi_fbank",
-             "compute-fbank: --type kaldi_fbank (Kaldi-compatible fbank with log-energy, 81 dims) "
-             "is not available yet; use --type fbank");
-    FbankOptions options;
-    ReadConfig(LoadYamlFile(args->config), options);
-    const Fbank fbank(options);
+    Extractor extractor;
+    std::string options_text;
+    YAML::Node options_yaml;
+    const YAML::Node config = LoadYamlFile(args->config);
+    if (args->type == "kaldi_fbank") {
+      KaldiFbankOptions options;
+      ReadConfig(config, options);
+      const KaldiFbank fbank(options);
+      extractor = {options.samp_freq, fbank.Dim(),
+                   [fbank](const torch::Tensor& wave) { return fbank(wave); }};
+      options_text = ConfigToString(options);
+      options_yaml = ConfigToYaml(options);
+    } else {
+      FbankOptions options;
+      ReadConfig(config, options);
+      const Fbank fbank(options);
+      extractor = {options.sample_rate, fbank.Dim(),
+                   [fbank](const torch::Tensor& wave) { return fbank(wave); }};
+      options_text = ConfigToString(options);
+      options_yaml = ConfigToYaml(options);
+    }
     const int threads = args->threads > 0
                             ? args->threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(1);  // parallel over utterances instead
     const DataDir data = DataDir::Load(args->data);
     spdlog::info("compute-fbank: {} utterances from {}, type {} ({}), {} threads",
-                 data.NumUtterances(), args->data, args->type, ConfigToString(options), threads);
-    ComputeFbankDataDir(data, fbank, args->out, threads);
-    WriteTextAtomically(args->out + "/fbank.yaml", YamlToString(ConfigToYaml(options)));
+                 data.NumUtterances(), args->data, args->type, options_text, threads);
+    ComputeFbankDataDir(data, extractor, args->out, threads);
+    WriteTextAtomically(args->out + "/fbank.yaml", YamlToString(options_yaml));
   });
 }
 

@@ -1,0 +1,349 @@
+#include "speakernet/features/kaldi_fbank.h"
+
+#include <c10/core/impl/LocalDispatchKeySet.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <vector>
+
+namespace speakernet {
+
+namespace {
+
+constexpr double kEpsilon = FLT_EPSILON;  // Kaldi's floor on energies before the log
+constexpr double kVarEps = 1e-8;          // x / sqrt(var + 1e-8), as in Fbank
+constexpr double kInt16Scale = 32768.0;
+// The CPU path frames, transforms and filters this many frames at a time so that the frame
+// buffer and its spectrum stay cache-resident.
+constexpr int64_t kCpuBlockFrames = 256;
+
+int NextPowerOfTwo(int x) {
+  int p = 1;
+  while (p < x) p *= 2;
+  return p;
+}
+
+// In place over time (last dim) of a contiguous [B, dim, frames] tensor.
+void Normalize(torch::Tensor& out, bool cmvn, bool norm_var) {
+  if (norm_var) {
+    auto [var, mean] = torch::var_mean(out, {2}, /*unbiased=*/false, /*keepdim=*/true);
+    if (cmvn) out.sub_(mean);
+    out.div_(var.add_(kVarEps).sqrt_());
+  } else if (cmvn) {
+    out.sub_(out.mean({2}, /*keepdim=*/true));
+  }
+}
+
+}  // namespace
+
+int KaldiFbankOptions::WindowShift() const {
+  return static_cast<int>(samp_freq * frame_shift_ms * 0.001);
+}
+int KaldiFbankOptions::WindowSize() const {
+  return static_cast<int>(samp_freq * frame_length_ms * 0.001);
+}
+int KaldiFbankOptions::PaddedWindowSize() const {
+  return round_to_power_of_two ? NextPowerOfTwo(WindowSize()) : WindowSize();
+}
+
+void KaldiFbankOptions::Validate() const {
+  SN_CHECK(samp_freq > 0, "kaldi_fbank.samp_freq must be > 0, got {}", samp_freq);
+  SN_CHECK(WindowShift() >= 1,
+           "kaldi_fbank.frame_shift_ms = {} gives a shift of {} samples, must be >= 1",
+           frame_shift_ms, WindowShift());
+  SN_CHECK(WindowSize() >= 2,
+           "kaldi_fbank.frame_length_ms = {} gives a window of {} samples, must be >= 2",
+           frame_length_ms, WindowSize());
+  SN_CHECK(PaddedWindowSize() % 2 == 0,
+           "kaldi_fbank: the FFT size {} must be even; set round_to_power_of_two or change "
+           "frame_length_ms",
+           PaddedWindowSize());
+  SN_CHECK(dither >= 0, "kaldi_fbank.dither must be >= 0, got {}", dither);
+  SN_CHECK(preemph_coeff >= 0 && preemph_coeff <= 1,
+           "kaldi_fbank.preemph_coeff must be in [0, 1], got {}", preemph_coeff);
+  SN_CHECK(window_type == "povey" || window_type == "hamming" || window_type == "hanning" ||
+               window_type == "rectangular",
+           "kaldi_fbank.window_type must be povey, hamming, hanning or rectangular, got '{}'",
+           window_type);
+  SN_CHECK(num_bins > 3, "kaldi_fbank.num_bins must be > 3, got {}", num_bins);
+  const double nyquist = samp_freq / 2.0;
+  SN_CHECK(low_freq >= 0 && low_freq < nyquist,
+           "kaldi_fbank.low_freq must be in [0, Nyquist = {}), got {}", nyquist, low_freq);
+  SN_CHECK(HighFreq() > 0 && HighFreq() <= nyquist,
+           "kaldi_fbank.high_freq = {} gives {} Hz, must be in (0, Nyquist = {}] (<= 0 is an "
+           "offset from Nyquist)",
+           high_freq, HighFreq(), nyquist);
+  SN_CHECK(low_freq < HighFreq(), "kaldi_fbank.low_freq ({}) must be below high_freq ({} Hz)",
+           low_freq, HighFreq());
+  SN_CHECK(energy_floor >= 0, "kaldi_fbank.energy_floor must be >= 0, got {}", energy_floor);
+}
+
+KaldiFbank::KaldiFbank(const KaldiFbankOptions& options) : options_(options) {
+  options_.Validate();
+  torch::NoGradGuard no_grad;
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  shift_ = options_.WindowShift();
+  size_ = options_.WindowSize();
+  padded_ = options_.PaddedWindowSize();
+
+  // Windows as torchaudio builds them (symmetric, float32).
+  const auto f32 = torch::TensorOptions().dtype(torch::kFloat);
+  const std::string& type = options_.window_type;
+  if (type == "hanning") {
+    window_ = torch::hann_window(size_, /*periodic=*/false, f32);
+  } else if (type == "hamming") {
+    window_ = torch::hamming_window(size_, /*periodic=*/false, 0.54, 0.46, f32);
+  } else if (type == "povey") {
+    window_ = torch::hann_window(size_, /*periodic=*/false, f32).pow(0.85);
+  } else {
+    window_ = torch::ones({size_}, f32);
+  }
+
+  // Kaldi mel filters in float32 with double scalars, the same operations as torchaudio's
+  // get_mel_banks (no VTLN): triangles on the mel scale, sampled at the FFT bin centres.
+  auto mel_scale = [](double hz) { return 1127.0 * std::log(1.0 + hz / 700.0); };
+  const int num_bins = options_.num_bins;
+  const double mel_low = mel_scale(options_.low_freq);
+  const double mel_high = mel_scale(options_.HighFreq());
+  const double delta = (mel_high - mel_low) / (num_bins + 1);
+  const double fft_bin_width = static_cast<double>(options_.samp_freq) / padded_;
+  const torch::Tensor bin = torch::arange(num_bins, torch::kLong).unsqueeze(1);
+  const torch::Tensor left = mel_low + bin * delta;
+  const torch::Tensor center = mel_low + (bin + 1.0) * delta;
+  const torch::Tensor right = mel_low + (bin + 2.0) * delta;
+  const torch::Tensor mel =
+      (1.0 + (fft_bin_width * torch::arange(padded_ / 2, f32)) / 700.0).log().mul(1127.0)
+          .unsqueeze(0);
+  const torch::Tensor up = (mel - left) / (center - left);
+  const torch::Tensor down = (right - mel) / (right - center);
+  mel_banks_ = torch::constant_pad_nd(torch::clamp_min(torch::minimum(up, down), 0.0), {0, 1}, 0)
+                   .contiguous();  // [num_bins, padded / 2 + 1]
+
+  const torch::Tensor banks = mel_banks_;
+  const float* w = banks.data_ptr<float>();
+  const int num_freqs = padded_ / 2 + 1;
+  for (int j = 0; j < num_bins; ++j) {
+    int begin = 0, end = 0;
+    for (int k = 0; k < num_freqs; ++k) {
+      if (w[j * num_freqs + k] != 0.f) {
+        if (end == 0) begin = k;
+        end = k + 1;
+      }
+    }
+    filter_begin_.push_back(begin);
+    filter_end_.push_back(end);
+    filter_offset_.push_back(static_cast<int>(filter_weights_.size()));
+    for (int k = begin; k < end; ++k) filter_weights_.push_back(w[j * num_freqs + k]);
+  }
+}
+
+int64_t KaldiFbank::NumFrames(int64_t num_samples) const {
+  if (options_.snip_edges) {
+    return num_samples < size_ ? 0 : 1 + (num_samples - size_) / shift_;
+  }
+  return (num_samples + shift_ / 2) / shift_;
+}
+
+namespace {
+
+// The signal frames are cut from ([B, S], frame f starting at f * shift): the input itself with
+// snip_edges, otherwise the input with reflected ends as Kaldi does (the reflection repeats the
+// edge sample: x[p-1] .. x[0] x[0] .. x[T-1] x[T-1] .. x[0]).
+torch::Tensor FramingSource(const torch::Tensor& x, int size, int shift, bool snip_edges) {
+  if (snip_edges) return x.contiguous();
+  const int64_t pad = size / 2 - shift / 2;
+  const torch::Tensor reversed = x.flip({1});
+  if (pad > 0) {
+    return torch::cat({x.narrow(1, 0, pad).flip({1}), x, reversed}, 1);
+  }
+  return torch::cat({x.narrow(1, -pad, x.size(1) + pad), reversed}, 1);
+}
+
+}  // namespace
+
+void KaldiFbank::GenericFeatures(const torch::Tensor& x, bool training, torch::Tensor& energy,
+                                 torch::Tensor& mel) const {
+  const int64_t batch = x.size(0), num_frames = NumFrames(x.size(1));
+  const torch::Tensor source = FramingSource(x, size_, shift_, options_.snip_edges);
+  const int64_t source_len = source.size(1);
+  torch::Tensor frames =
+      source.as_strided({batch, num_frames, size_}, {source_len, shift_, 1}, source.storage_offset());
+  if (training && options_.dither > 0) {
+    frames = frames + torch::randn_like(frames) * options_.dither;
+  }
+  if (options_.remove_dc_offset) frames = frames - frames.mean({2}, /*keepdim=*/true);
+  const auto log_energy = [&](const torch::Tensor& f) {
+    torch::Tensor e = f.square().sum({2}).clamp_min_(kEpsilon).log_();
+    if (options_.energy_floor > 0) e.clamp_min_(std::log(options_.energy_floor));
+    return e;
+  };
+  if (options_.raw_energy) energy = log_energy(frames);
+  if (options_.preemph_coeff != 0) {
+    const torch::Tensor previous =
+        torch::cat({frames.narrow(2, 0, 1), frames.narrow(2, 0, size_ - 1)}, 2);
+    frames = frames - previous * options_.preemph_coeff;
+  }
+  frames = frames * window_.to(x.device());
+  if (padded_ != size_) frames = torch::constant_pad_nd(frames, {0, padded_ - size_}, 0);
+  if (!options_.raw_energy) energy = log_energy(frames);
+  torch::Tensor spectrum = torch::fft::rfft(frames).abs();  // [B, frames, padded / 2 + 1]
+  if (options_.use_power) spectrum = spectrum.square();
+  mel = torch::matmul(spectrum, mel_banks_.to(x.device()).t());  // [B, frames, num_bins]
+}
+
+namespace {
+
+constexpr int kLanes = 16;  // independent accumulators: lets the compiler vectorize sums
+
+// Sum of n floats (float precision like torchaudio's per-frame mean, but in kLanes lanes: a
+// single accumulator is a serial chain of dependent adds).
+float Sum(const float* x, int n) {
+  float acc[kLanes] = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j];
+  }
+  for (; i < n; ++i) acc[0] += x[i];
+  float sum = 0;
+  for (int j = 0; j < kLanes; ++j) sum += acc[j];
+  return sum;
+}
+
+// Sum of squares of n floats, likewise.
+float SumSquares(const float* x, int n) {
+  float acc[kLanes] = {};
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j] * x[i + j];
+  }
+  for (; i < n; ++i) acc[0] += x[i] * x[i];
+  float sum = 0;
+  for (int j = 0; j < kLanes; ++j) sum += acc[j];
+  return sum;
+}
+
+}  // namespace
+
+void KaldiFbank::CpuFeatures(const torch::Tensor& x, torch::Tensor& out) const {
+  const int64_t batch = x.size(0), num_frames = NumFrames(x.size(1));
+  const torch::Tensor source = FramingSource(x, size_, shift_, options_.snip_edges);
+  const int64_t source_len = source.size(1);
+  const float* window = window_.data_ptr<float>();
+  const int num_freqs = padded_ / 2 + 1, num_bins = options_.num_bins;
+  const int mel_row0 = options_.use_energy ? 1 : 0;
+  const float preemph = static_cast<float>(options_.preemph_coeff);
+  const double log_floor =
+      options_.energy_floor > 0 ? std::log(options_.energy_floor) : -HUGE_VAL;
+  const int64_t block = std::min(kCpuBlockFrames, std::max<int64_t>(num_frames, 1));
+  torch::Tensor buffer = torch::zeros({block, padded_}, torch::kFloat);  // padding stays zero
+  std::vector<float> frame(size_);
+  // Power spectrum of a block transposed, [num_freqs][block]: the filters then run over
+  // contiguous frames (vectorized) and write contiguous runs of the [dim, frames] output.
+  // Rows padded to whole tiles of kTile frames.
+  constexpr int64_t kTile = 16;
+  const int64_t stride = (block + kTile - 1) / kTile * kTile;
+  std::vector<float> power_t(static_cast<size_t>(num_freqs * stride), 0.f);
+
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* signal = source.data_ptr<float>() + b * source_len;
+    float* out_b = out.data_ptr<float>() + b * out.size(1) * num_frames;
+    for (int64_t f0 = 0; f0 < num_frames; f0 += block) {
+      const int64_t nf = std::min(block, num_frames - f0);
+      float* buf = buffer.data_ptr<float>();
+      for (int64_t i = 0; i < nf; ++i) {
+        const float* in = signal + (f0 + i) * shift_;
+        float* dst = buf + i * padded_;
+        float* fr = frame.data();
+        if (options_.remove_dc_offset) {
+          const float mean = Sum(in, size_) / static_cast<float>(size_);
+          for (int n = 0; n < size_; ++n) fr[n] = in[n] - mean;
+        } else {
+          std::copy(in, in + size_, fr);
+        }
+        float energy = 0;
+        if (options_.raw_energy && options_.use_energy) energy = SumSquares(fr, size_);
+        if (preemph != 0.f) {
+          dst[0] = (fr[0] - preemph * fr[0]) * window[0];
+          for (int n = 1; n < size_; ++n) dst[n] = (fr[n] - preemph * fr[n - 1]) * window[n];
+        } else {
+          for (int n = 0; n < size_; ++n) dst[n] = fr[n] * window[n];
+        }
+        if (!options_.raw_energy && options_.use_energy) energy = SumSquares(dst, size_);
+        if (options_.use_energy) {
+          const double e =
+              std::max(std::log(std::max(static_cast<double>(energy), kEpsilon)), log_floor);
+          out_b[f0 + i] = static_cast<float>(e);
+        }
+      }
+      const torch::Tensor spectrum =
+          torch::view_as_real(torch::fft::rfft(buffer.narrow(0, 0, nf)));
+      const float* spec = spectrum.data_ptr<float>();  // [nf, num_freqs, 2], contiguous
+      // Transposed in tiles of kTile frames: each k writes a whole cache line.
+      for (int64_t i0 = 0; i0 < nf; i0 += kTile) {
+        const int64_t ni = std::min(kTile, nf - i0);
+        for (int k = 0; k < num_freqs; ++k) {
+          const float* s = spec + i0 * num_freqs * 2 + 2 * k;
+          float* p = power_t.data() + k * stride + i0;
+          for (int64_t i = 0; i < ni; ++i, s += 2 * num_freqs) p[i] = s[0] * s[0] + s[1] * s[1];
+        }
+      }
+      if (!options_.use_power) {
+        for (float& v : power_t) v = std::sqrt(v);
+      }
+      // Each filter over a tile of frames, accumulated in registers.
+      for (int64_t i0 = 0; i0 < nf; i0 += kTile) {
+        const int64_t ni = std::min(kTile, nf - i0);
+        for (int j = 0; j < num_bins; ++j) {
+          float acc[kTile] = {};
+          const float* w = filter_weights_.data() + filter_offset_[j];
+          const float* p = power_t.data() + filter_begin_[j] * stride + i0;
+          for (int k = filter_begin_[j]; k < filter_end_[j]; ++k, ++w, p += stride) {
+            const float weight = *w;
+            for (int64_t i = 0; i < kTile; ++i) acc[i] += weight * p[i];
+          }
+          std::copy(acc, acc + ni, out_b + (mel_row0 + j) * num_frames + f0 + i0);
+        }
+      }
+    }
+  }
+}
+
+torch::Tensor KaldiFbank::operator()(const torch::Tensor& waves, bool training) const {
+  SN_CHECK(waves.defined() && (waves.dim() == 1 || waves.dim() == 2),
+           "KaldiFbank expects waves of shape [B, T] or [T], got {}",
+           waves.defined() ? c10::str(waves.sizes()) : std::string("undefined"));
+  SN_CHECK(waves.is_floating_point(), "KaldiFbank expects float waves, got {}",
+           std::string(c10::toString(waves.scalar_type())));
+  torch::NoGradGuard no_grad;
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  torch::Tensor x = (waves.dim() == 1 ? waves.unsqueeze(0) : waves).to(torch::kFloat);
+  const int64_t batch = x.size(0), length = x.size(1);
+  SN_CHECK(length >= size_,
+           "KaldiFbank needs at least one window ({} samples) per signal, got {} samples", size_,
+           length);
+  // A new tensor: the caller's waves are never modified.
+  x = options_.scale_to_int16 ? x * kInt16Scale : x.contiguous();
+  const int64_t num_frames = NumFrames(length);
+  const int dim = Dim(), mel_row0 = options_.use_energy ? 1 : 0;
+
+  torch::Tensor out;
+  if (x.is_cpu() && !(training && options_.dither > 0)) {
+    out = torch::empty({batch, dim, num_frames}, x.options());
+    CpuFeatures(x, out);
+    if (options_.use_log_fbank) {
+      out.narrow(1, mel_row0, options_.num_bins).clamp_min_(kEpsilon).log_();
+    }
+  } else {
+    torch::Tensor energy, mel;
+    GenericFeatures(x, training, energy, mel);
+    if (options_.use_log_fbank) mel = mel.clamp_min(kEpsilon).log_();
+    out = torch::empty({batch, dim, num_frames}, x.options());
+    if (options_.use_energy) out.select(1, 0).copy_(energy);
+    out.narrow(1, mel_row0, options_.num_bins).copy_(mel.transpose(1, 2));
+  }
+  Normalize(out, options_.cmvn, options_.norm_var);
+  return waves.dim() == 1 ? out.squeeze(0) : out;
+}
+
+}  // namespace speakernet
