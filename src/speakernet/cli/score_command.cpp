@@ -1,21 +1,27 @@
-// `speakernet score`: cosine scoring of a trial list (spec §7.2 items 1-2).
+// `speakernet score`: cosine scoring of a trial list, optionally AS-norm / S-norm normalised
+// against a cohort (spec §7.2 items 1-3).
 #include <chrono>
 #include <memory>
 
 #include "speakernet/backend/cosine_scoring.h"
 #include "speakernet/backend/embedding_table.h"
 #include "speakernet/backend/metrics.h"
+#include "speakernet/backend/score_norm.h"
 #include "speakernet/backend/trials.h"
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
 #include "speakernet/common/kaldi_io.h"
 #include "speakernet/common/logging.h"
+#include "speakernet/common/runtime.h"
 
 namespace speakernet {
 
 void AddScoreCommand(CLI::App& app) {
   struct Args {
     std::string trials, emb, out, submean_emb, mean, save_mean;
+    std::string score_norm, cohort_emb, cohort_data;
+    int64_t top_n = 300;
+    int threads = 0;
     int precision = 5;
   };
   auto args = std::make_shared<Args>();
@@ -35,6 +41,28 @@ void AddScoreCommand(CLI::App& app) {
       ->excludes(submean);
   cmd->add_option("--save-mean", args->save_mean, "write the --submean-emb mean to this .npy")
       ->needs(submean);
+  auto* norm = cmd->add_option("--score-norm", args->score_norm,
+                               "normalise the cosine scores against a cohort: asnorm (adaptive, "
+                               "top-N) or snorm (whole cohort)")
+                   ->check(CLI::IsMember({"asnorm", "snorm"}));
+  auto* cohort_emb =
+      cmd->add_option("--cohort-emb", args->cohort_emb,
+                      "embeddings of the cohort set (e.g. voxceleb2_dev), same forms as --emb")
+          ->needs(norm);
+  auto* cohort_data = cmd->add_option("--cohort-data", args->cohort_data,
+                                      "the cohort set's data dir (utt2spk or spk2utt): one cohort "
+                                      "vector per speaker, the mean of its L2-normalised "
+                                      "embeddings; the submean vector is subtracted from it too")
+                          ->needs(norm);
+  norm->needs(cohort_emb)->needs(cohort_data);
+  cmd->add_option("--top-n", args->top_n,
+                  "AS-norm: cohort scores averaged per utterance; must not exceed the number of "
+                  "cohort speakers")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads, "threads for score normalisation, 0 = all cores")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", args->precision, "decimals of the written scores")
       ->capture_default_str()
       ->check(CLI::Range(0, 17));
@@ -62,7 +90,27 @@ void AddScoreCommand(CLI::App& app) {
       mean = m.data;
       spdlog::info("subtracting the mean embedding from {}", args->mean);
     }
-    const std::vector<double> scores = CosineScores(table, trials, mean.empty() ? nullptr : &mean);
+    const std::vector<float>* mean_ptr = mean.empty() ? nullptr : &mean;
+    std::vector<double> scores;
+    if (args->score_norm.empty()) {
+      scores = CosineScores(table, trials, mean_ptr);
+    } else {
+      RuntimeConfig runtime;
+      runtime.threads = args->threads;
+      ConfigureRuntime(runtime);
+      const EmbeddingTable cohort_table = EmbeddingTable::Load(args->cohort_emb);
+      const Cohort cohort = BuildCohortFromDataDir(cohort_table, args->cohort_data);
+      ScoreNormOptions options;
+      options.method = ParseScoreNormMethod(args->score_norm);
+      options.top_n = args->top_n;
+      options.imposter = false;  // not written yet (QMF)
+      spdlog::info("{}: cohort of {} speakers from {} ({} embeddings){}", args->score_norm,
+                   cohort.size(), args->cohort_data, cohort_table.size(),
+                   options.method == ScoreNormMethod::kASNorm
+                       ? fmt::format(", top-{}", options.top_n)
+                       : std::string());
+      scores = ScoreNorm(table, trials, cohort, options, mean_ptr).scores;
+    }
     WriteScores(args->out, trials, scores, args->precision);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,0 +1,376 @@
+#include "speakernet/backend/score_norm.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <type_traits>
+#include <unordered_set>
+
+#include "speakernet/common/error.h"
+#include "speakernet/common/text_table.h"
+
+namespace speakernet {
+
+namespace {
+
+constexpr double kEps = 1e-8;  // torch.cosine_similarity's eps, also the sigma floor
+
+template <class T>
+T Dot(const T* a, const T* b, int64_t n) {
+  T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) acc[k] += a[i + k] * b[i + k];
+  }
+  T tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+}
+
+// Sum and sum of squares of the n largest of v[0..c). `buf` holds c values. A threshold taken
+// from a strided sample keeps only a few hundred candidates (one branch-free pass), which are
+// then partially sorted; if the sample was unlucky the full row is selected instead.
+template <class T>
+void TopSums(const T* v, int64_t c, int64_t n, T* buf, double* sum, double* sumsq) {
+  double s = 0, s2 = 0;
+  auto accumulate = [&](const T* p, int64_t k) {
+    for (int64_t i = 0; i < k; ++i) {
+      s += p[i];
+      s2 += static_cast<double>(p[i]) * p[i];
+    }
+  };
+  if (n >= c) {
+    accumulate(v, c);
+  } else {
+    constexpr int64_t kSample = 256;
+    bool done = false;
+    if (c >= 4 * kSample && n * 4 <= c) {
+      const int64_t stride = c / kSample;
+      const int64_t ns = c / stride;
+      for (int64_t k = 0; k < ns; ++k) buf[k] = v[k * stride];
+      const double expect = static_cast<double>(n) * ns / c;
+      const int64_t r =
+          std::min<int64_t>(ns, static_cast<int64_t>(expect + 3 * std::sqrt(expect) + 4));
+      std::nth_element(buf, buf + (r - 1), buf + ns, std::greater<T>());
+      const T t = buf[r - 1];
+      int64_t count = 0;
+      for (int64_t j = 0; j < c; ++j) {
+        buf[count] = v[j];
+        count += v[j] >= t ? 1 : 0;
+      }
+      if (count >= n) {
+        std::nth_element(buf, buf + (n - 1), buf + count, std::greater<T>());
+        accumulate(buf, n);
+        done = true;
+      }
+    }
+    if (!done) {
+      std::copy(v, v + c, buf);
+      std::nth_element(buf, buf + (n - 1), buf + c, std::greater<T>());
+      accumulate(buf, n);
+    }
+  }
+  *sum = s;
+  *sumsq = s2;
+}
+
+// Rows (x - mean) / max(||x - mean||, eps) in T, and the norms ||x - mean||.
+template <class T>
+void NormalizeRows(const std::vector<const float*>& rows, int64_t dim,
+                   const std::vector<float>* mean, const std::function<std::string(size_t)>& name,
+                   std::vector<T>* out, std::vector<double>* norms) {
+  out->resize(rows.size() * static_cast<size_t>(dim));
+  norms->resize(rows.size());
+  std::vector<double> tmp(static_cast<size_t>(dim));
+  for (size_t k = 0; k < rows.size(); ++k) {
+    double sq = 0;
+    for (int64_t j = 0; j < dim; ++j) {
+      const double v = static_cast<double>(rows[k][j]) - (mean ? (*mean)[j] : 0.0f);
+      tmp[j] = v;
+      sq += v * v;
+    }
+    SN_CHECK(std::isfinite(sq), "embedding {} is not finite", name(k));
+    const double norm = std::sqrt(sq);
+    (*norms)[k] = norm;
+    const double inv = 1.0 / std::max(norm, kEps);
+    T* o = out->data() + k * static_cast<size_t>(dim);
+    for (int64_t j = 0; j < dim; ++j) o[j] = static_cast<T>(tmp[j] * inv);
+  }
+}
+
+void CheckInputs(const EmbeddingTable& table, const Cohort& cohort,
+                 const ScoreNormOptions& options, const std::vector<float>* mean) {
+  SN_CHECK(cohort.size() > 0, "score normalisation: the cohort {} is empty", cohort.source);
+  SN_CHECK(cohort.dim == table.dim(),
+           "score normalisation: the cohort {} has dimension {}, but the embeddings in {} have "
+           "dimension {}",
+           cohort.source, cohort.dim, table.source(), table.dim());
+  SN_CHECK(cohort.vectors.size() == cohort.size() * static_cast<size_t>(cohort.dim),
+           "score normalisation: cohort {} holds {} values for {} speakers of dimension {}",
+           cohort.source, cohort.vectors.size(), cohort.size(), cohort.dim);
+  if (mean != nullptr) {
+    SN_CHECK(static_cast<int64_t>(mean->size()) == table.dim(),
+             "mean embedding has dimension {}, but the embeddings in {} have dimension {}",
+             mean->size(), table.source(), table.dim());
+  }
+  SN_CHECK(options.block_rows >= 1, "score normalisation: block_rows must be >= 1, got {}",
+           options.block_rows);
+  if (options.method == ScoreNormMethod::kASNorm) {
+    SN_CHECK(options.top_n >= 1 && options.top_n <= static_cast<int64_t>(cohort.size()),
+             "AS-norm: top-N = {} must lie in [1, {}] (the size of the cohort {}); lower "
+             "--top-n, or use S-norm to normalise against the whole cohort",
+             options.top_n, cohort.size(), cohort.source);
+  }
+}
+
+// Cohort statistics of the rows of x ([u, d], already normalised; norms xn), T = float|double.
+template <class T>
+std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>& xn,
+                                   const Cohort& cohort, const ScoreNormOptions& options,
+                                   const std::vector<float>* mean) {
+  const int64_t u = static_cast<int64_t>(xn.size());
+  const int64_t d = cohort.dim;
+  const int64_t c = static_cast<int64_t>(cohort.size());
+  const auto dtype = std::is_same<T, float>::value ? torch::kFloat : torch::kDouble;
+  std::vector<const float*> crow(static_cast<size_t>(c));
+  for (int64_t j = 0; j < c; ++j) crow[j] = cohort.Row(static_cast<size_t>(j));
+  std::vector<T> ch;
+  std::vector<double> cn;
+  NormalizeRows<T>(
+      crow, d, mean,
+      [&](size_t k) { return fmt::format("of cohort speaker '{}'", cohort.speakers[k]); }, &ch,
+      &cn);
+  std::vector<CohortStats> stats(static_cast<size_t>(u));
+  if (u == 0) return stats;
+  const torch::Tensor cht = torch::from_blob(ch.data(), {c, d}, dtype);
+
+  if (options.method == ScoreNormMethod::kSNorm) {
+    // Over the whole cohort: mean_j x.c_j = x.m1 and mean_j (x.c_j)^2 = x^T M2 x, with
+    // m1 = mean c_j and M2 = mean c_j c_j^T; the imposter mean is |x| x.(mean of raw c_j).
+    const torch::Tensor c64 = cht.to(torch::kDouble);
+    const torch::Tensor m1 = c64.mean(0);
+    const torch::Tensor m2 = torch::mm(c64.t(), c64).div_(static_cast<double>(c)).to(dtype);
+    const torch::Tensor cn_t =
+        torch::from_blob(cn.data(), {c, 1}, torch::TensorOptions().dtype(torch::kDouble));
+    const torch::Tensor mraw = (c64 * cn_t).mean(0);
+    const torch::Tensor xt = torch::from_blob(x.data(), {u, d}, dtype);
+    for (int64_t b0 = 0; b0 < u; b0 += options.block_rows) {
+      const int64_t rows = std::min(options.block_rows, u - b0);
+      const torch::Tensor xb = xt.narrow(0, b0, rows);
+      const torch::Tensor x64 = xb.to(torch::kDouble);
+      const torch::Tensor mu = torch::mv(x64, m1);
+      const torch::Tensor e2 = (torch::mm(xb, m2) * xb).sum(1).to(torch::kDouble);
+      const torch::Tensor imp = torch::mv(x64, mraw);
+      const double* pmu = mu.data_ptr<double>();
+      const double* pe2 = e2.data_ptr<double>();
+      const double* pimp = imp.data_ptr<double>();
+      for (int64_t r = 0; r < rows; ++r) {
+        CohortStats& s = stats[static_cast<size_t>(b0 + r)];
+        s.mean = pmu[r];
+        s.std = std::sqrt(std::max(pe2[r] - pmu[r] * pmu[r], 0.0));
+        s.imposter = options.imposter ? xn[static_cast<size_t>(b0 + r)] * pimp[r] : 0.0;
+      }
+    }
+    return stats;
+  }
+
+  // AS-norm: block of cosines [rows, c], then two top-N selections per row (by cosine, and by
+  // inner product for the imposter measure: x.c_raw = |x| |c_j| cos_j, |x| fixed per row).
+  const int64_t n = options.top_n;
+  std::vector<T> cn_t(cn.begin(), cn.end());
+  const torch::Tensor cht_t = cht.t();
+  for (int64_t b0 = 0; b0 < u; b0 += options.block_rows) {
+    const int64_t rows = std::min(options.block_rows, u - b0);
+    const torch::Tensor xb = torch::from_blob(x.data() + b0 * d, {rows, d}, dtype);
+    const torch::Tensor sims = torch::mm(xb, cht_t).contiguous();
+    const T* ps = sims.data_ptr<T>();
+    at::parallel_for(0, rows, 8, [&](int64_t r0, int64_t r1) {
+      std::vector<T> buf(static_cast<size_t>(c)), w;
+      if (options.imposter) w.resize(static_cast<size_t>(c));
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* row = ps + r * c;
+        double sum = 0, sumsq = 0;
+        TopSums(row, c, n, buf.data(), &sum, &sumsq);
+        CohortStats& s = stats[static_cast<size_t>(b0 + r)];
+        s.mean = sum / n;
+        s.std = std::sqrt(std::max(sumsq / n - s.mean * s.mean, 0.0));
+        if (options.imposter) {
+          for (int64_t j = 0; j < c; ++j) w[j] = row[j] * cn_t[j];
+          TopSums(w.data(), c, n, buf.data(), &sum, &sumsq);
+          s.imposter = xn[static_cast<size_t>(b0 + r)] * sum / n;
+        }
+      }
+    });
+  }
+  return stats;
+}
+
+struct Prepared {
+  std::vector<float> xf;
+  std::vector<double> xd, norms;
+};
+
+Prepared PrepareRows(const EmbeddingTable& table, const std::vector<size_t>& rows,
+                     const ScoreNormOptions& options, const std::vector<float>* mean) {
+  Prepared p;
+  std::vector<const float*> ptrs(rows.size());
+  for (size_t k = 0; k < rows.size(); ++k) ptrs[k] = table.Row(rows[k]).data();
+  auto name = [&](size_t k) {
+    return fmt::format("'{}' in {}", table.key(rows[k]), table.source());
+  };
+  if (options.double_precision) {
+    NormalizeRows<double>(ptrs, table.dim(), mean, name, &p.xd, &p.norms);
+  } else {
+    NormalizeRows<float>(ptrs, table.dim(), mean, name, &p.xf, &p.norms);
+  }
+  return p;
+}
+
+std::vector<CohortStats> Stats(Prepared& p, const Cohort& cohort, const ScoreNormOptions& options,
+                               const std::vector<float>* mean) {
+  return options.double_precision ? StatsImpl<double>(p.xd, p.norms, cohort, options, mean)
+                                  : StatsImpl<float>(p.xf, p.norms, cohort, options, mean);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ReadUtt2Spk(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string utt2spk = data_dir + "/utt2spk", spk2utt = data_dir + "/spk2utt";
+  if (fs::exists(utt2spk)) {
+    for (const TextLine& line : ReadTextTable(utt2spk, 1, 1)) {
+      out.emplace_back(line.key, line.fields[0]);
+    }
+  } else if (fs::exists(spk2utt)) {
+    for (const TextLine& line : ReadTextTable(spk2utt, 1)) {
+      for (const std::string& utt : line.fields) out.emplace_back(utt, line.key);
+    }
+  } else {
+    SN_CHECK(false, "cohort data dir '{}' has neither utt2spk nor spk2utt", data_dir);
+  }
+  return out;
+}
+
+Cohort BuildCohort(const EmbeddingTable& table,
+                   const std::vector<std::pair<std::string, std::string>>& utt2spk,
+                   const std::string& source) {
+  SN_CHECK(!utt2spk.empty(), "cohort {}: no utterances", source);
+  const int64_t dim = table.dim();
+  std::map<std::string, std::vector<size_t>> by_speaker;
+  std::unordered_set<std::string> seen;
+  for (const auto& [utt, spk] : utt2spk) {
+    SN_CHECK(seen.insert(utt).second, "cohort {}: utterance '{}' is listed twice", source, utt);
+    const int64_t i = table.IndexOf(utt);
+    SN_CHECK(i >= 0, "cohort {}: no embedding for utterance '{}' (speaker '{}') in {}", source,
+             utt, spk, table.source());
+    by_speaker[spk].push_back(static_cast<size_t>(i));
+  }
+  Cohort cohort;
+  cohort.dim = dim;
+  cohort.source = source;
+  cohort.vectors.reserve(by_speaker.size() * static_cast<size_t>(dim));
+  std::vector<double> acc(static_cast<size_t>(dim));
+  for (const auto& [spk, rows] : by_speaker) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (size_t r : rows) {
+      const std::vector<float>& e = table.Row(r);
+      double sq = 0;
+      for (int64_t j = 0; j < dim; ++j) sq += static_cast<double>(e[j]) * e[j];
+      SN_CHECK(std::isfinite(sq), "cohort {}: embedding '{}' in {} is not finite", source,
+               table.key(r), table.source());
+      const double inv = 1.0 / std::max(std::sqrt(sq), kEps);
+      for (int64_t j = 0; j < dim; ++j) acc[j] += e[j] * inv;
+    }
+    cohort.speakers.push_back(spk);
+    for (int64_t j = 0; j < dim; ++j) {
+      cohort.vectors.push_back(static_cast<float>(acc[j] / static_cast<double>(rows.size())));
+    }
+  }
+  return cohort;
+}
+
+Cohort BuildCohortFromDataDir(const EmbeddingTable& table, const std::string& data_dir) {
+  return BuildCohort(table, ReadUtt2Spk(data_dir), data_dir);
+}
+
+ScoreNormMethod ParseScoreNormMethod(const std::string& name) {
+  if (name == "asnorm") return ScoreNormMethod::kASNorm;
+  if (name == "snorm") return ScoreNormMethod::kSNorm;
+  SN_CHECK(false, "unknown score normalisation '{}' (expected asnorm or snorm)", name);
+  return ScoreNormMethod::kASNorm;
+}
+
+std::vector<CohortStats> ComputeCohortStats(const EmbeddingTable& table,
+                                            const std::vector<std::string>& ids,
+                                            const Cohort& cohort, const ScoreNormOptions& options,
+                                            const std::vector<float>* mean) {
+  CheckInputs(table, cohort, options, mean);
+  std::vector<size_t> rows(ids.size());
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const int64_t i = table.IndexOf(ids[k]);
+    SN_CHECK(i >= 0, "no embedding for '{}' in {}", ids[k], table.source());
+    rows[k] = static_cast<size_t>(i);
+  }
+  Prepared p = PrepareRows(table, rows, options, mean);
+  return Stats(p, cohort, options, mean);
+}
+
+NormalizedScores ScoreNorm(const EmbeddingTable& table, const std::vector<Trial>& trials,
+                           const Cohort& cohort, const ScoreNormOptions& options,
+                           const std::vector<float>* mean) {
+  CheckInputs(table, cohort, options, mean);
+  // Map each trial side to a compact slot of the used table rows (as CosineScores).
+  std::vector<int64_t> slot(table.size(), -1);
+  std::vector<size_t> used;
+  std::vector<std::pair<int64_t, int64_t>> pairs(trials.size());
+  auto slot_of = [&](const std::string& id, size_t trial) -> int64_t {
+    const int64_t i = table.IndexOf(id);
+    SN_CHECK(i >= 0, "trial #{} ('{}' '{}'): no embedding for '{}' in {}", trial + 1,
+             trials[trial].enroll, trials[trial].test, id, table.source());
+    int64_t& s = slot[static_cast<size_t>(i)];
+    if (s < 0) {
+      s = static_cast<int64_t>(used.size());
+      used.push_back(static_cast<size_t>(i));
+    }
+    return s;
+  };
+  const std::string* last_enroll = nullptr;
+  int64_t last_slot = -1;
+  for (size_t t = 0; t < trials.size(); ++t) {
+    if (last_enroll == nullptr || *last_enroll != trials[t].enroll) {
+      last_slot = slot_of(trials[t].enroll, t);
+      last_enroll = &trials[t].enroll;
+    }
+    pairs[t] = {last_slot, slot_of(trials[t].test, t)};
+  }
+  Prepared p = PrepareRows(table, used, options, mean);
+  const std::vector<CohortStats> stats = Stats(p, cohort, options, mean);
+
+  const int64_t d = table.dim();
+  NormalizedScores out;
+  out.raw.resize(trials.size());
+  out.scores.resize(trials.size());
+  out.enroll_imposter.resize(trials.size());
+  out.test_imposter.resize(trials.size());
+  for (size_t t = 0; t < trials.size(); ++t) {
+    const auto [e, s] = pairs[t];
+    const double raw = options.double_precision
+                           ? Dot(p.xd.data() + e * d, p.xd.data() + s * d, d)
+                           : static_cast<double>(Dot(p.xf.data() + e * d, p.xf.data() + s * d, d));
+    const CohortStats& se = stats[static_cast<size_t>(e)];
+    const CohortStats& st = stats[static_cast<size_t>(s)];
+    out.raw[t] = raw;
+    out.scores[t] = 0.5 * ((raw - se.mean) / std::max(se.std, kEps) +
+                           (raw - st.mean) / std::max(st.std, kEps));
+    out.enroll_imposter[t] = se.imposter;
+    out.test_imposter[t] = st.imposter;
+  }
+  return out;
+}
+
+}  // namespace speakernet

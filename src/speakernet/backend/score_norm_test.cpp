@@ -1,0 +1,306 @@
+#include "speakernet/backend/score_norm.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <random>
+
+#include "speakernet/common/error.h"
+#include "speakernet/common/test_util.h"
+
+namespace speakernet {
+namespace {
+
+using ::testing::HasSubstr;
+using Vec = std::vector<double>;
+
+template <class F>
+std::string ErrorOf(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
+std::vector<float> RandomVec(std::mt19937& rng, int64_t dim, float offset = 0.3f) {
+  std::normal_distribution<float> gauss(offset, 1.0f);
+  std::vector<float> v(static_cast<size_t>(dim));
+  for (float& x : v) x = gauss(rng);
+  return v;
+}
+
+EmbeddingTable RandomTable(size_t n, int64_t dim, unsigned seed) {
+  std::mt19937 rng(seed);
+  EmbeddingTable t;
+  for (size_t i = 0; i < n; ++i) t.Add("u" + std::to_string(i), RandomVec(rng, dim));
+  return t;
+}
+
+Cohort RandomCohort(size_t n, int64_t dim, unsigned seed) {
+  std::mt19937 rng(seed);
+  Cohort c;
+  c.dim = dim;
+  c.source = "<random>";
+  for (size_t i = 0; i < n; ++i) {
+    c.speakers.push_back("c" + std::to_string(i));
+    const std::vector<float> v = RandomVec(rng, dim, 0.2f);
+    c.vectors.insert(c.vectors.end(), v.begin(), v.end());
+  }
+  return c;
+}
+
+std::vector<Trial> RandomTrials(size_t n, size_t utts, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, utts - 1);
+  std::vector<Trial> trials;
+  for (size_t i = 0; i < n; ++i) {
+    trials.push_back({"u" + std::to_string(pick(rng)), "u" + std::to_string(pick(rng)), -1});
+  }
+  return trials;
+}
+
+// ---- Naive reference, written independently of score_norm.cpp: double precision, one trial
+// at a time, full sort of the cohort scores.
+Vec Sub(const std::vector<float>& a, const std::vector<float>* m) {
+  Vec v(a.size());
+  for (size_t i = 0; i < a.size(); ++i) v[i] = a[i] - (m ? (*m)[i] : 0.0);
+  return v;
+}
+double DotD(const Vec& a, const Vec& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+double CosD(const Vec& a, const Vec& b) {
+  return DotD(a, b) / (std::max(std::sqrt(DotD(a, a)), 1e-8) * std::max(std::sqrt(DotD(b, b)), 1e-8));
+}
+struct RefStats {
+  double mean, std, imposter;
+};
+RefStats NaiveStats(const Vec& x, const std::vector<Vec>& cohort, size_t n) {
+  Vec cos, ip;
+  for (const Vec& c : cohort) {
+    cos.push_back(CosD(x, c));
+    ip.push_back(DotD(x, c));
+  }
+  std::sort(cos.begin(), cos.end(), std::greater<double>());
+  std::sort(ip.begin(), ip.end(), std::greater<double>());
+  double mean = 0, imp = 0;
+  for (size_t i = 0; i < n; ++i) {
+    mean += cos[i];
+    imp += ip[i];
+  }
+  mean /= n;
+  imp /= n;
+  double var = 0;
+  for (size_t i = 0; i < n; ++i) var += (cos[i] - mean) * (cos[i] - mean);
+  return {mean, std::sqrt(var / n), imp};
+}
+struct RefScores {
+  Vec raw, norm, enroll_imp, test_imp;
+};
+// subtract_from_cohort = false models the mistake of leaving the cohort un-centred.
+RefScores NaiveScoreNorm(const EmbeddingTable& table, const std::vector<Trial>& trials,
+                         const Cohort& cohort, size_t n, const std::vector<float>* mean,
+                         bool subtract_from_cohort = true) {
+  std::vector<Vec> cv;
+  for (size_t j = 0; j < cohort.size(); ++j) {
+    std::vector<float> row(cohort.Row(j), cohort.Row(j) + cohort.dim);
+    cv.push_back(Sub(row, subtract_from_cohort ? mean : nullptr));
+  }
+  RefScores r;
+  for (const Trial& t : trials) {
+    const Vec e = Sub(table.Get(t.enroll), mean), s = Sub(table.Get(t.test), mean);
+    const double raw = CosD(e, s);
+    const RefStats se = NaiveStats(e, cv, n), st = NaiveStats(s, cv, n);
+    r.raw.push_back(raw);
+    r.norm.push_back(0.5 * ((raw - se.mean) / se.std + (raw - st.mean) / st.std));
+    r.enroll_imp.push_back(se.imposter);
+    r.test_imp.push_back(st.imposter);
+  }
+  return r;
+}
+
+void ExpectNear(const Vec& a, const Vec& b, double tol, const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  EXPECT_LE(worst, tol) << what;
+}
+
+void CheckAgainstNaive(size_t utts, int64_t dim, size_t cohort_size, int64_t top_n,
+                       ScoreNormMethod method, bool with_mean, bool double_precision,
+                       double tol, int64_t block_rows = 1024) {
+  const EmbeddingTable table = RandomTable(utts, dim, 11);
+  const Cohort cohort = RandomCohort(cohort_size, dim, 12);
+  const std::vector<Trial> trials = RandomTrials(300, utts, 13);
+  std::vector<float> mean;
+  if (with_mean) mean = MeanEmbedding(table);
+  const std::vector<float>* m = with_mean ? &mean : nullptr;
+  ScoreNormOptions o;
+  o.method = method;
+  o.top_n = top_n;
+  o.double_precision = double_precision;
+  o.block_rows = block_rows;
+  const NormalizedScores got = ScoreNorm(table, trials, cohort, o, m);
+  const size_t n = method == ScoreNormMethod::kSNorm ? cohort_size : static_cast<size_t>(top_n);
+  const RefScores want = NaiveScoreNorm(table, trials, cohort, n, m);
+  ExpectNear(got.raw, want.raw, tol, "raw cosine");
+  ExpectNear(got.scores, want.norm, tol, "normalised score");
+  ExpectNear(got.enroll_imposter, want.enroll_imp, tol * 10, "enroll imposter");
+  ExpectNear(got.test_imposter, want.test_imp, tol * 10, "test imposter");
+}
+
+TEST(ScoreNorm, ASNormMatchesNaiveReferenceSmallCohort) {
+  // Cohort below the sampling threshold: the plain selection path.
+  CheckAgainstNaive(80, 16, 40, 10, ScoreNormMethod::kASNorm, false, true, 1e-6);
+  CheckAgainstNaive(80, 16, 40, 10, ScoreNormMethod::kASNorm, true, true, 1e-6);
+}
+
+TEST(ScoreNorm, ASNormMatchesNaiveReferenceLargeCohort) {
+  // Cohort of 1500: the sampled-threshold selection path; blocks of 7 rows (uneven last block).
+  CheckAgainstNaive(60, 24, 1500, 50, ScoreNormMethod::kASNorm, true, true, 1e-6, 7);
+  CheckAgainstNaive(60, 24, 1500, 300, ScoreNormMethod::kASNorm, true, true, 1e-6);
+}
+
+TEST(ScoreNorm, ASNormFloatPathIsCloseToNaiveReference) {
+  CheckAgainstNaive(60, 24, 1500, 300, ScoreNormMethod::kASNorm, true, false, 2e-4);
+}
+
+TEST(ScoreNorm, SNormMatchesNaiveReference) {
+  CheckAgainstNaive(80, 16, 40, 0, ScoreNormMethod::kSNorm, true, true, 1e-6);
+  CheckAgainstNaive(60, 24, 1500, 0, ScoreNormMethod::kSNorm, false, true, 1e-6, 5);
+  CheckAgainstNaive(60, 24, 1500, 0, ScoreNormMethod::kSNorm, true, false, 2e-4);
+}
+
+TEST(ScoreNorm, ASNormWithTopNEqualToCohortIsSNorm) {
+  const EmbeddingTable table = RandomTable(30, 8, 3);
+  const Cohort cohort = RandomCohort(25, 8, 4);
+  const std::vector<Trial> trials = RandomTrials(50, 30, 5);
+  ScoreNormOptions as, s;
+  as.top_n = 25;
+  as.double_precision = s.double_precision = true;
+  s.method = ScoreNormMethod::kSNorm;
+  ExpectNear(ScoreNorm(table, trials, cohort, as).scores,
+             ScoreNorm(table, trials, cohort, s).scores, 1e-9, "top-N = C vs S-norm");
+}
+
+TEST(ScoreNorm, SubmeanIsAppliedToTheCohortToo) {
+  const EmbeddingTable table = RandomTable(40, 8, 21);
+  const Cohort cohort = RandomCohort(30, 8, 22);
+  const std::vector<Trial> trials = RandomTrials(60, 40, 23);
+  std::vector<float> mean(8, 0.5f);
+  ScoreNormOptions o;
+  o.top_n = 10;
+  o.double_precision = true;
+  const NormalizedScores got = ScoreNorm(table, trials, cohort, o, &mean);
+  ExpectNear(got.scores, NaiveScoreNorm(table, trials, cohort, 10, &mean, true).norm, 1e-9,
+             "cohort centred");
+  const Vec uncentred = NaiveScoreNorm(table, trials, cohort, 10, &mean, false).norm;
+  double diff = 0;
+  for (size_t i = 0; i < uncentred.size(); ++i) diff += std::abs(uncentred[i] - got.scores[i]);
+  EXPECT_GT(diff / uncentred.size(), 1e-3) << "an un-centred cohort should give other scores";
+}
+
+TEST(ScoreNorm, ComputeCohortStatsByHand) {
+  // x = (1, 0); cohort (after m = 0) at angles 0, 90 and 180 degrees with norms 2, 1, 3:
+  // cosines 1, 0, -1; inner products 2, 0, -3.
+  EmbeddingTable table;
+  table.Add("x", {1, 0});
+  Cohort c;
+  c.dim = 2;
+  c.speakers = {"a", "b", "c"};
+  c.vectors = {2, 0, 0, 1, -3, 0};
+  ScoreNormOptions o;
+  o.top_n = 2;
+  o.double_precision = true;
+  CohortStats s = ComputeCohortStats(table, {"x"}, c, o)[0];
+  EXPECT_NEAR(s.mean, 0.5, 1e-12);      // top-2 cosines {1, 0}
+  EXPECT_NEAR(s.std, 0.5, 1e-12);       // population std of {1, 0}
+  EXPECT_NEAR(s.imposter, 1.0, 1e-12);  // top-2 inner products {2, 0}
+  o.method = ScoreNormMethod::kSNorm;
+  s = ComputeCohortStats(table, {"x"}, c, o)[0];
+  EXPECT_NEAR(s.mean, 0.0, 1e-12);
+  EXPECT_NEAR(s.std, std::sqrt(2.0 / 3.0), 1e-12);
+  EXPECT_NEAR(s.imposter, -1.0 / 3.0, 1e-12);
+}
+
+TEST(Cohort, AveragesL2NormalisedEmbeddingsBySpeaker) {
+  EmbeddingTable t;
+  t.Add("a1", {3, 4});    // -> (0.6, 0.8)
+  t.Add("a2", {0, 2});    // -> (0, 1)
+  t.Add("b1", {-5, 0});   // -> (-1, 0)
+  t.Add("x", {100, 100});  // not in the cohort list: ignored
+  const Cohort c = BuildCohort(t, {{"b1", "B"}, {"a2", "A"}, {"a1", "A"}});
+  ASSERT_EQ(c.speakers, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(c.dim, 2);
+  ASSERT_EQ(c.vectors.size(), 4u);
+  EXPECT_NEAR(c.vectors[0], 0.3, 1e-7);
+  EXPECT_NEAR(c.vectors[1], 0.9, 1e-7);
+  EXPECT_NEAR(c.vectors[2], -1.0, 1e-7);
+  EXPECT_NEAR(c.vectors[3], 0.0, 1e-7);
+}
+
+TEST(Cohort, ReadsUtt2SpkOrSpk2Utt) {
+  test::ScratchDir dir("score_norm_cohort");
+  EmbeddingTable t;
+  t.Add("a1", {3, 4});
+  t.Add("a2", {0, 2});
+  t.Add("b1", {-5, 0});
+  std::ofstream(dir / "spk2utt") << "A a1 a2\nB b1\n";
+  Cohort c = BuildCohortFromDataDir(t, dir.str());
+  ASSERT_EQ(c.speakers.size(), 2u);
+  EXPECT_NEAR(c.vectors[1], 0.9, 1e-7);
+  std::ofstream(dir / "utt2spk") << "a1 A\nb1 B\n";  // utt2spk wins when both exist
+  c = BuildCohortFromDataDir(t, dir.str());
+  EXPECT_NEAR(c.vectors[0], 0.6, 1e-7);
+  EXPECT_NEAR(c.vectors[1], 0.8, 1e-7);
+  test::ScratchDir empty("score_norm_cohort_empty");
+  EXPECT_THAT(ErrorOf([&] { BuildCohortFromDataDir(t, empty.str()); }),
+              HasSubstr("neither utt2spk nor spk2utt"));
+}
+
+TEST(ScoreNormErrors, MissingCohortEmbedding) {
+  EmbeddingTable t;
+  t.Add("a1", {1, 0});
+  const std::string err = ErrorOf([&] { BuildCohort(t, {{"a1", "A"}, {"b7", "B"}}, "vox2dev"); });
+  EXPECT_THAT(err, HasSubstr("b7"));
+  EXPECT_THAT(err, HasSubstr("'B'"));
+  EXPECT_THAT(err, HasSubstr("vox2dev"));
+}
+
+TEST(ScoreNormErrors, TopNLargerThanCohortIsAnError) {
+  const EmbeddingTable table = RandomTable(5, 4, 1);
+  const Cohort cohort = RandomCohort(10, 4, 2);
+  ScoreNormOptions o;
+  o.top_n = 11;
+  const std::string err = ErrorOf([&] { ScoreNorm(table, RandomTrials(3, 5, 3), cohort, o); });
+  EXPECT_THAT(err, HasSubstr("top-N = 11"));
+  EXPECT_THAT(err, HasSubstr("[1, 10]"));
+  o.top_n = 0;
+  EXPECT_THAT(ErrorOf([&] { ScoreNorm(table, RandomTrials(3, 5, 3), cohort, o); }),
+              HasSubstr("top-N = 0"));
+  o.method = ScoreNormMethod::kSNorm;  // S-norm ignores top-N
+  EXPECT_EQ(ScoreNorm(table, RandomTrials(3, 5, 3), cohort, o).scores.size(), 3u);
+}
+
+TEST(ScoreNormErrors, DimensionsAndMissingTrialIds) {
+  const EmbeddingTable table = RandomTable(5, 4, 1);
+  ScoreNormOptions o;
+  o.top_n = 3;
+  EXPECT_THAT(ErrorOf([&] { ScoreNorm(table, RandomTrials(3, 5, 3), RandomCohort(10, 6, 2), o); }),
+              HasSubstr("dimension 6"));
+  std::vector<Trial> trials = {{"u0", "nope", -1}};
+  EXPECT_THAT(ErrorOf([&] { ScoreNorm(table, trials, RandomCohort(10, 4, 2), o); }),
+              HasSubstr("trial #1 ('u0' 'nope'): no embedding for 'nope'"));
+  EXPECT_THAT(ErrorOf([] { ParseScoreNormMethod("znorm"); }), HasSubstr("znorm"));
+}
+
+}  // namespace
+}  // namespace speakernet
