@@ -210,14 +210,14 @@ float Sum(const float* x, int n) {
   return sum;
 }
 
-// Sum of squares of n floats, likewise.
-float SumSquares(const float* x, int n) {
+// Sum of (x - mean)^2 over n floats, likewise.
+float SumSquares(const float* x, int n, float mean = 0.f) {
   float acc[kLanes] = {};
   int i = 0;
   for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) acc[j] += x[i + j] * x[i + j];
+    for (int j = 0; j < kLanes; ++j) acc[j] += (x[i + j] - mean) * (x[i + j] - mean);
   }
-  for (; i < n; ++i) acc[0] += x[i] * x[i];
+  for (; i < n; ++i) acc[0] += (x[i] - mean) * (x[i] - mean);
   float sum = 0;
   for (int j = 0; j < kLanes; ++j) sum += acc[j];
   return sum;
@@ -237,7 +237,6 @@ void KaldiFbank::CpuFeatures(const torch::Tensor& x, torch::Tensor& out) const {
       options_.energy_floor > 0 ? std::log(options_.energy_floor) : -HUGE_VAL;
   const int64_t block = std::min(kCpuBlockFrames, std::max<int64_t>(num_frames, 1));
   torch::Tensor buffer = torch::zeros({block, padded_}, torch::kFloat);  // padding stays zero
-  std::vector<float> frame(size_);
   // Power spectrum of a block transposed, [num_freqs][block]: the filters then run over
   // contiguous frames (vectorized) and write contiguous runs of the [dim, frames] output.
   // Rows padded to whole tiles of kTile frames.
@@ -254,20 +253,15 @@ void KaldiFbank::CpuFeatures(const torch::Tensor& x, torch::Tensor& out) const {
       for (int64_t i = 0; i < nf; ++i) {
         const float* in = signal + (f0 + i) * shift_;
         float* dst = buf + i * padded_;
-        float* fr = frame.data();
-        if (options_.remove_dc_offset) {
-          const float mean = Sum(in, size_) / static_cast<float>(size_);
-          for (int n = 0; n < size_; ++n) fr[n] = in[n] - mean;
-        } else {
-          std::copy(in, in + size_, fr);
-        }
+        // DC removal, pre-emphasis and window fused: (x[n] - m) - p (x[n-1] - m), times w[n].
+        const float mean =
+            options_.remove_dc_offset ? Sum(in, size_) / static_cast<float>(size_) : 0.f;
         float energy = 0;
-        if (options_.raw_energy && options_.use_energy) energy = SumSquares(fr, size_);
-        if (preemph != 0.f) {
-          dst[0] = (fr[0] - preemph * fr[0]) * window[0];
-          for (int n = 1; n < size_; ++n) dst[n] = (fr[n] - preemph * fr[n - 1]) * window[n];
-        } else {
-          for (int n = 0; n < size_; ++n) dst[n] = fr[n] * window[n];
+        if (options_.raw_energy && options_.use_energy) energy = SumSquares(in, size_, mean);
+        const float first = in[0] - mean;
+        dst[0] = (first - preemph * first) * window[0];
+        for (int n = 1; n < size_; ++n) {
+          dst[n] = ((in[n] - mean) - preemph * (in[n - 1] - mean)) * window[n];
         }
         if (!options_.raw_energy && options_.use_energy) energy = SumSquares(dst, size_);
         if (options_.use_energy) {
@@ -302,7 +296,8 @@ void KaldiFbank::CpuFeatures(const torch::Tensor& x, torch::Tensor& out) const {
             const float weight = *w;
             for (int64_t i = 0; i < kTile; ++i) acc[i] += weight * p[i];
           }
-          std::copy(acc, acc + ni, out_b + (mel_row0 + j) * num_frames + f0 + i0);
+          float* dst = out_b + (mel_row0 + j) * num_frames + f0 + i0;
+          for (int64_t i = 0; i < ni; ++i) dst[i] = acc[i];
         }
       }
     }
