@@ -225,79 +225,92 @@ float SumSquares(const float* x, int n, float mean = 0.f) {
 
 }  // namespace
 
-void KaldiFbank::CpuFeatures(const torch::Tensor& x, torch::Tensor& out) const {
+void KaldiFbank::CpuFeatures(const torch::Tensor& x, float scale, torch::Tensor& out) const {
   const int64_t batch = x.size(0), num_frames = NumFrames(x.size(1));
   const torch::Tensor source = FramingSource(x, size_, shift_, options_.snip_edges);
   const int64_t source_len = source.size(1);
-  const float* window = window_.data_ptr<float>();
+  // The input scale folds into the window and the energy: scale is a power of two, so the
+  // result is the same as scaling the signal first, without a pass over it.
+  std::vector<float> window(window_.data_ptr<float>(), window_.data_ptr<float>() + size_);
+  for (float& w : window) w *= scale;
+  const double energy_scale = static_cast<double>(scale) * scale;
   const int num_freqs = padded_ / 2 + 1, num_bins = options_.num_bins;
   const int mel_row0 = options_.use_energy ? 1 : 0;
   const float preemph = static_cast<float>(options_.preemph_coeff);
   const double log_floor =
       options_.energy_floor > 0 ? std::log(options_.energy_floor) : -HUGE_VAL;
-  const int64_t block = std::min(kCpuBlockFrames, std::max<int64_t>(num_frames, 1));
+  // Blocks run over the frames of the whole batch (utterance-major), so that many short
+  // utterances share FFT calls.
+  const int64_t total = batch * num_frames, dim = out.size(1);
+  const int64_t block = std::min(kCpuBlockFrames, std::max<int64_t>(total, 1));
   torch::Tensor buffer = torch::zeros({block, padded_}, torch::kFloat);  // padding stays zero
   // Power spectrum of a block transposed, [num_freqs][block]: the filters then run over
-  // contiguous frames (vectorized) and write contiguous runs of the [dim, frames] output.
-  // Rows padded to whole tiles of kTile frames.
+  // contiguous frames (vectorized). Rows padded to whole tiles of kTile frames.
   constexpr int64_t kTile = 16;
   const int64_t stride = (block + kTile - 1) / kTile * kTile;
   std::vector<float> power_t(static_cast<size_t>(num_freqs * stride), 0.f);
+  std::vector<int64_t> base(stride);  // per frame of the block: offset of its row-0 output
+  const float* src = source.data_ptr<float>();
+  float* out_data = out.data_ptr<float>();
 
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* signal = source.data_ptr<float>() + b * source_len;
-    float* out_b = out.data_ptr<float>() + b * out.size(1) * num_frames;
-    for (int64_t f0 = 0; f0 < num_frames; f0 += block) {
-      const int64_t nf = std::min(block, num_frames - f0);
-      float* buf = buffer.data_ptr<float>();
-      for (int64_t i = 0; i < nf; ++i) {
-        const float* in = signal + (f0 + i) * shift_;
-        float* dst = buf + i * padded_;
-        // DC removal, pre-emphasis and window fused: (x[n] - m) - p (x[n-1] - m), times w[n].
-        const float mean =
-            options_.remove_dc_offset ? Sum(in, size_) / static_cast<float>(size_) : 0.f;
-        float energy = 0;
-        if (options_.raw_energy && options_.use_energy) energy = SumSquares(in, size_, mean);
-        const float first = in[0] - mean;
-        dst[0] = (first - preemph * first) * window[0];
-        for (int n = 1; n < size_; ++n) {
-          dst[n] = ((in[n] - mean) - preemph * (in[n - 1] - mean)) * window[n];
-        }
-        if (!options_.raw_energy && options_.use_energy) energy = SumSquares(dst, size_);
-        if (options_.use_energy) {
-          const double e =
-              std::max(std::log(std::max(static_cast<double>(energy), kEpsilon)), log_floor);
-          out_b[f0 + i] = static_cast<float>(e);
-        }
+  for (int64_t g0 = 0; g0 < total; g0 += block) {
+    const int64_t nf = std::min(block, total - g0);
+    float* buf = buffer.data_ptr<float>();
+    for (int64_t i = 0; i < nf; ++i) {
+      const int64_t b = (g0 + i) / num_frames, f = (g0 + i) % num_frames;
+      base[i] = b * dim * num_frames + f;
+      const float* in = src + b * source_len + f * shift_;
+      float* dst = buf + i * padded_;
+      // DC removal, pre-emphasis and window fused: (x[n] - m) - p (x[n-1] - m), times w[n].
+      const float mean =
+          options_.remove_dc_offset ? Sum(in, size_) / static_cast<float>(size_) : 0.f;
+      float energy = 0;
+      if (options_.raw_energy && options_.use_energy) energy = SumSquares(in, size_, mean);
+      const float first = in[0] - mean;
+      dst[0] = (first - preemph * first) * window[0];
+      for (int n = 1; n < size_; ++n) {
+        dst[n] = ((in[n] - mean) - preemph * (in[n - 1] - mean)) * window[n];
       }
-      const torch::Tensor spectrum =
-          torch::view_as_real(torch::fft::rfft(buffer.narrow(0, 0, nf)));
-      const float* spec = spectrum.data_ptr<float>();  // [nf, num_freqs, 2], contiguous
-      // Transposed in tiles of kTile frames: each k writes a whole cache line.
-      for (int64_t i0 = 0; i0 < nf; i0 += kTile) {
-        const int64_t ni = std::min(kTile, nf - i0);
-        for (int k = 0; k < num_freqs; ++k) {
-          const float* s = spec + i0 * num_freqs * 2 + 2 * k;
-          float* p = power_t.data() + k * stride + i0;
-          for (int64_t i = 0; i < ni; ++i, s += 2 * num_freqs) p[i] = s[0] * s[0] + s[1] * s[1];
+      double scaled_energy = energy * energy_scale;
+      if (!options_.raw_energy && options_.use_energy) scaled_energy = SumSquares(dst, size_);
+      if (options_.use_energy) {
+        const double e = std::max(std::log(std::max(scaled_energy, kEpsilon)), log_floor);
+        out_data[base[i]] = static_cast<float>(e);
+      }
+    }
+    const torch::Tensor spectrum = torch::view_as_real(torch::fft::rfft(buffer.narrow(0, 0, nf)));
+    const float* spec = spectrum.data_ptr<float>();  // [nf, num_freqs, 2], contiguous
+    // Transposed in tiles of kTile frames: each k writes a whole cache line.
+    for (int64_t i0 = 0; i0 < nf; i0 += kTile) {
+      const int64_t ni = std::min(kTile, nf - i0);
+      for (int k = 0; k < num_freqs; ++k) {
+        const float* s = spec + i0 * num_freqs * 2 + 2 * k;
+        float* p = power_t.data() + k * stride + i0;
+        for (int64_t i = 0; i < ni; ++i, s += 2 * num_freqs) p[i] = s[0] * s[0] + s[1] * s[1];
+      }
+    }
+    if (!options_.use_power) {
+      for (float& v : power_t) v = std::sqrt(v);
+    }
+    // Each filter over a tile of frames, accumulated in registers.
+    for (int64_t i0 = 0; i0 < nf; i0 += kTile) {
+      const int64_t ni = std::min(kTile, nf - i0);
+      // A full tile within one utterance is a contiguous run of each output row.
+      const bool run = ni == kTile && base[i0 + kTile - 1] - base[i0] == kTile - 1;
+      for (int j = 0; j < num_bins; ++j) {
+        float acc[kTile] = {};
+        const float* w = filter_weights_.data() + filter_offset_[j];
+        const float* p = power_t.data() + filter_begin_[j] * stride + i0;
+        for (int k = filter_begin_[j]; k < filter_end_[j]; ++k, ++w, p += stride) {
+          const float weight = *w;
+          for (int64_t i = 0; i < kTile; ++i) acc[i] += weight * p[i];
         }
-      }
-      if (!options_.use_power) {
-        for (float& v : power_t) v = std::sqrt(v);
-      }
-      // Each filter over a tile of frames, accumulated in registers.
-      for (int64_t i0 = 0; i0 < nf; i0 += kTile) {
-        const int64_t ni = std::min(kTile, nf - i0);
-        for (int j = 0; j < num_bins; ++j) {
-          float acc[kTile] = {};
-          const float* w = filter_weights_.data() + filter_offset_[j];
-          const float* p = power_t.data() + filter_begin_[j] * stride + i0;
-          for (int k = filter_begin_[j]; k < filter_end_[j]; ++k, ++w, p += stride) {
-            const float weight = *w;
-            for (int64_t i = 0; i < kTile; ++i) acc[i] += weight * p[i];
-          }
-          float* dst = out_b + (mel_row0 + j) * num_frames + f0 + i0;
-          for (int64_t i = 0; i < ni; ++i) dst[i] = acc[i];
+        const int64_t row = (mel_row0 + j) * num_frames;
+        if (run) {  // fixed count: vector stores
+          float* dst = out_data + base[i0] + row;
+          for (int64_t i = 0; i < kTile; ++i) dst[i] = acc[i];
+        } else {
+          for (int64_t i = 0; i < ni; ++i) out_data[base[i0 + i] + row] = acc[i];
         }
       }
     }
@@ -317,21 +330,21 @@ torch::Tensor KaldiFbank::operator()(const torch::Tensor& waves, bool training) 
   SN_CHECK(length >= size_,
            "KaldiFbank needs at least one window ({} samples) per signal, got {} samples", size_,
            length);
-  // A new tensor: the caller's waves are never modified.
-  x = options_.scale_to_int16 ? x * kInt16Scale : x.contiguous();
+  const float scale = options_.scale_to_int16 ? static_cast<float>(kInt16Scale) : 1.f;
   const int64_t num_frames = NumFrames(length);
   const int dim = Dim(), mel_row0 = options_.use_energy ? 1 : 0;
 
   torch::Tensor out;
   if (x.is_cpu() && !(training && options_.dither > 0)) {
     out = torch::empty({batch, dim, num_frames}, x.options());
-    CpuFeatures(x, out);
+    CpuFeatures(x, scale, out);
     if (options_.use_log_fbank) {
       out.narrow(1, mel_row0, options_.num_bins).clamp_min_(kEpsilon).log_();
     }
   } else {
     torch::Tensor energy, mel;
-    GenericFeatures(x, training, energy, mel);
+    // A new tensor: the caller's waves are never modified.
+    GenericFeatures(scale != 1.f ? x * scale : x.contiguous(), training, energy, mel);
     if (options_.use_log_fbank) mel = mel.clamp_min(kEpsilon).log_();
     out = torch::empty({batch, dim, num_frames}, x.options());
     if (options_.use_energy) out.select(1, 0).copy_(energy);

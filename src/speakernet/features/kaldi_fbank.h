@@ -95,7 +95,9 @@ class KaldiFbank {
   // Log energies [B, frames] and mel energies (not yet logged) [B, frames, num_bins].
   void GenericFeatures(const torch::Tensor& x, bool training, torch::Tensor& energy,
                        torch::Tensor& mel) const;
-  void CpuFeatures(const torch::Tensor& x, torch::Tensor& out) const;
+  // The CPU fast path (no dither): features of x * scale straight into out [B, dim, frames],
+  // mel energies not yet logged.
+  void CpuFeatures(const torch::Tensor& x, float scale, torch::Tensor& out) const;
 
   KaldiFbankOptions options_;
   int shift_ = 0, size_ = 0, padded_ = 0;
