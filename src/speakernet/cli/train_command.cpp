@@ -9,7 +9,7 @@ namespace speakernet {
 
 void AddTrainCommand(CLI::App& app) {
   struct Args {
-    std::string config, data, exp, resume;
+    std::string config, data, exp, resume, device;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("train", "train a speaker-embedding model on a Kaldi data dir");
@@ -23,6 +23,7 @@ void AddTrainCommand(CLI::App& app) {
                   "continue from the newest checkpoint, or from the checkpoint dir given")
       ->expected(0, 1)
       ->default_str("latest");
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (same as --runtime.device)");
   cmd->allow_extras();
   cmd->callback([cmd, args] {
     const bool resuming = cmd->count("--resume") > 0;
@@ -35,7 +36,9 @@ void AddTrainCommand(CLI::App& app) {
       }
     }
     SN_CHECK(!config_path.empty(), "train: --config is required for a new experiment");
-    TrainConfig config = LoadTrainConfig(config_path, cmd->remaining());
+    std::vector<std::string> overrides = cmd->remaining();
+    if (!args->device.empty()) overrides.push_back("--runtime.device=" + args->device);
+    TrainConfig config = LoadTrainConfig(config_path, overrides);
     Trainer trainer(config, args->data, args->exp);
     const TrainSummary summary = trainer.Run(resume);
     spdlog::info("train: done, {} steps in this run, last loss {:.4f}, accuracy {:.2f}%, {}",

@@ -1,5 +1,8 @@
 #include "speakernet/common/logging.h"
 
+#include <spdlog/sinks/basic_file_sink.h>
+
+#include <algorithm>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace speakernet {
@@ -13,6 +16,17 @@ void InitLogging(const std::string& level) {
     initialised = true;
   }
   spdlog::set_level(spdlog::level::from_str(level));
+}
+
+ScopedLogFile::ScopedLogFile(const std::string& path)
+    : sink_(std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false)) {
+  sink_->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
+  spdlog::default_logger()->sinks().push_back(sink_);
+}
+
+ScopedLogFile::~ScopedLogFile() {
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
 }
 
 }  // namespace speakernet

@@ -11,6 +11,7 @@
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/config.h"
 #include "speakernet/common/error.h"
+#include "speakernet/common/logging.h"
 #include "speakernet/common/progress.h"
 #include "speakernet/data/data_dir.h"
 #include "speakernet/models/speaker_model.h"
@@ -111,6 +112,8 @@ void AppendCsvRow(const std::string& path, const std::string& row) {
 TrainSummary Trainer::Run(const std::string& resume) {
   auto& s = *state_;
   const auto& cfg = s.config;
+  MakeDirs(s.exp_dir);
+  const ScopedLogFile log_file((fs::path(s.exp_dir) / "train.log").string());
   const int threads = ConfigureRuntime(cfg.runtime);
   s.device = ParseDevice(cfg.runtime.device);
   spdlog::info("train: data {}, exp {}, device {}, {} threads", s.data_dir, s.exp_dir,
