@@ -13,14 +13,14 @@ namespace speakernet {
 namespace F = torch::nn::functional;
 
 void MarginSoftmaxConfig::Validate() const {
-  SN_CHECK(method == "am" || method == "aam", "margin_loss.method must be am or aam, got '{}'",
+  SN_CHECK(method == "am" || method == "aam", "loss.method must be am or aam, got '{}'",
            method);
-  SN_CHECK(m >= 0, "margin_loss.m must be >= 0, got {}", m);
-  SN_CHECK(method != "aam" || m < M_PI, "margin_loss.m must be < pi for aam, got {}", m);
-  SN_CHECK(s > 0, "margin_loss.s must be > 0, got {}", s);
-  SN_CHECK(K >= 1, "margin_loss.K must be >= 1, got {}", K);
-  SN_CHECK(topk >= 0, "margin_loss.topk must be >= 0, got {}", topk);
-  SN_CHECK(topk_m >= 0, "margin_loss.topk_m must be >= 0, got {}", topk_m);
+  SN_CHECK(m >= 0, "loss.m must be >= 0, got {}", m);
+  SN_CHECK(method != "aam" || m < M_PI, "loss.m must be < pi for aam, got {}", m);
+  SN_CHECK(s > 0, "loss.s must be > 0, got {}", s);
+  SN_CHECK(K >= 1, "loss.K must be >= 1, got {}", K);
+  SN_CHECK(topk >= 0, "loss.topk must be >= 0, got {}", topk);
+  SN_CHECK(topk_m >= 0, "loss.topk_m must be >= 0, got {}", topk_m);
 }
 
 MarginSoftmaxImpl::MarginSoftmaxImpl(int64_t input_dim, int64_t num_targets,
@@ -38,7 +38,7 @@ MarginSoftmaxImpl::MarginSoftmaxImpl(int64_t input_dim, int64_t num_targets,
   const double s_min = (n - 1) / n * std::log((n - 1) * 0.9 / 0.1);
   if (config_.s < s_min) {
     spdlog::warn(
-        "margin_loss.s = {} is below {:.2f}, the smallest scale that lets {} classes "
+        "loss.s = {} is below {:.2f}, the smallest scale that lets {} classes "
         "reach a posterior of 0.9",
         config_.s, s_min, num_targets);
   }
