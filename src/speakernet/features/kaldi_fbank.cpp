@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace speakernet {
@@ -79,6 +80,113 @@ void KaldiFbankOptions::Validate() const {
   SN_CHECK(energy_floor >= 0, "kaldi_fbank.energy_floor must be >= 0, got {}", energy_floor);
 }
 
+namespace {
+
+// Eight float lanes (GCC/Clang vector extension; lowered to SSE or AVX by the compiler): the FFT
+// below transforms eight frames at once, one per lane.
+typedef float V8 __attribute__((vector_size(32)));
+constexpr int kFftLanes = 8;
+
+void Broadcast(double v, std::vector<V8>& out) {
+  const float f = static_cast<float>(v);
+  out.push_back(V8{f, f, f, f, f, f, f, f});
+}
+
+// The FFT of PowerFft::Power (below); compiled for AVX + FMA as well, picked at load time.
+__attribute__((target_clones("fma", "default"))) void PowerFftKernel(
+    int m, const int* slot, const V8* tw_re, const V8* tw_im, const V8* post_re,
+    const V8* post_im, const float* frames, int count, int64_t row_stride, float* power,
+    int64_t power_stride, V8* re, V8* im) {
+  if (count < kFftLanes) {
+    for (int c = 0; c < m; ++c) re[c] = im[c] = V8{};
+  }
+  for (int lane = 0; lane < count; ++lane) {
+    const float* x = frames + lane * row_stride;
+    for (int c = 0; c < m; ++c) {
+      re[slot[c]][lane] = x[2 * c];
+      im[slot[c]][lane] = x[2 * c + 1];
+    }
+  }
+  for (int half = 1; half < m; half *= 2) {
+    const V8* wr = tw_re + (half - 1);
+    const V8* wi = tw_im + (half - 1);
+    for (int start = 0; start < m; start += 2 * half) {
+      V8* ar = re + start;
+      V8* ai = im + start;
+      for (int j = 0; j < half; ++j) {
+        const V8 xr = ar[j + half], xi = ai[j + half];
+        const V8 vr = xr * wr[j] - xi * wi[j];
+        const V8 vi = xr * wi[j] + xi * wr[j];
+        const V8 ur = ar[j], ui = ai[j];
+        ar[j] = ur + vr;
+        ai[j] = ui + vi;
+        ar[j + half] = ur - vr;
+        ai[j + half] = ui - vi;
+      }
+    }
+  }
+  // Z = FFT(even + i odd): E[k] = (Z[k] + conj Z[m-k]) / 2, O[k] = (Z[k] - conj Z[m-k]) / 2i,
+  // X[k] = E[k] + e^{-2 pi i k / n} O[k], with Z[m] = Z[0].
+  const V8 half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  for (int k = 0; k <= m; ++k) {
+    const int kk = k == m ? 0 : k, mk = k == 0 ? 0 : m - k;
+    const V8 zr = re[kk], zi = im[kk], cr = re[mk], ci = im[mk];
+    const V8 er = (zr + cr) * half, ei = (zi - ci) * half;
+    const V8 orr = (zi + ci) * half, oi = (cr - zr) * half;
+    const V8 xr = er + orr * post_re[k] - oi * post_im[k];
+    const V8 xi = ei + orr * post_im[k] + oi * post_re[k];
+    const V8 p = xr * xr + xi * xi;
+    std::memcpy(power + k * power_stride, &p, sizeof(p));
+  }
+}
+
+}  // namespace
+
+// Power spectrum |X[k]|^2, k = 0 .. n / 2, of real frames of a power-of-two length n >= 16,
+// eight frames at a time: the n real samples of each frame are packed as n / 2 complex ones
+// (even samples real, odd imaginary), transformed by an iterative radix-2 decimation-in-time
+// FFT (input in bit-reversed order, output in natural order), and the two interleaved real
+// spectra are separated afterwards. All arithmetic is float32, the twiddles come from double.
+struct KaldiFbank::PowerFft {
+  int n = 0, m = 0;                     // real length, complex length (n / 2)
+  std::vector<int> slot;                // complex sample index -> bit-reversed slot
+  // Twiddles, broadcast to all lanes (a scalar operand would be broadcast through the stack
+  // on every use): stage twiddles (half h uses [h - 1, 2h - 1)) and e^{-2 pi i k / n}, k <= m.
+  std::vector<V8> tw_re, tw_im, post_re, post_im;
+
+  explicit PowerFft(int length) : n(length), m(length / 2) {
+    int bits = 0;
+    while ((1 << bits) < m) ++bits;
+    slot.resize(m);
+    for (int i = 0; i < m; ++i) {
+      int r = 0;
+      for (int b = 0; b < bits; ++b) r |= ((i >> b) & 1) << (bits - 1 - b);
+      slot[i] = r;
+    }
+    for (int half = 1; half < m; half *= 2) {
+      for (int j = 0; j < half; ++j) {
+        const double angle = -M_PI * j / half;
+        Broadcast(std::cos(angle), tw_re);
+        Broadcast(std::sin(angle), tw_im);
+      }
+    }
+    for (int k = 0; k <= m; ++k) {
+      const double angle = -2 * M_PI * k / n;
+      Broadcast(std::cos(angle), post_re);
+      Broadcast(std::sin(angle), post_im);
+    }
+  }
+
+  // frames: `count` (<= 8) rows of n floats, `row_stride` apart. Writes |X[k]|^2 of frame i to
+  // power[k * power_stride + i] for all 8 lanes (lanes past `count` get zero). re/im: scratch
+  // of m vectors each.
+  void Power(const float* frames, int count, int64_t row_stride, float* power,
+             int64_t power_stride, V8* re, V8* im) const {
+    PowerFftKernel(m, slot.data(), tw_re.data(), tw_im.data(), post_re.data(), post_im.data(),
+                   frames, count, row_stride, power, power_stride, re, im);
+  }
+};
+
 KaldiFbank::KaldiFbank(const KaldiFbankOptions& options) : options_(options) {
   options_.Validate();
   torch::NoGradGuard no_grad;
@@ -120,6 +228,9 @@ KaldiFbank::KaldiFbank(const KaldiFbankOptions& options) : options_(options) {
   mel_banks_ = torch::constant_pad_nd(torch::clamp_min(torch::minimum(up, down), 0.0), {0, 1}, 0)
                    .contiguous();  // [num_bins, padded / 2 + 1]
 
+  if (padded_ >= 16 && (padded_ & (padded_ - 1)) == 0) {
+    power_fft_ = std::make_shared<const PowerFft>(padded_);
+  }
   const torch::Tensor banks = mel_banks_;
   const float* w = banks.data_ptr<float>();
   const int num_freqs = padded_ / 2 + 1;
@@ -249,7 +360,8 @@ void KaldiFbank::CpuFeatures(const torch::Tensor& x, float scale, torch::Tensor&
   constexpr int64_t kTile = 16;
   const int64_t stride = (block + kTile - 1) / kTile * kTile;
   std::vector<float> power_t(static_cast<size_t>(num_freqs * stride), 0.f);
-  std::vector<int64_t> base(stride);  // per frame of the block: offset of its row-0 output
+  std::vector<int64_t> base(stride);
+  std::vector<V8> fft_re(padded_ / 2), fft_im(padded_ / 2);  // per frame of the block: offset of its row-0 output
   const float* src = source.data_ptr<float>();
   float* out_data = out.data_ptr<float>();
 
@@ -278,10 +390,20 @@ void KaldiFbank::CpuFeatures(const torch::Tensor& x, float scale, torch::Tensor&
         out_data[base[i]] = static_cast<float>(e);
       }
     }
-    const torch::Tensor spectrum = torch::view_as_real(torch::fft::rfft(buffer.narrow(0, 0, nf)));
-    const float* spec = spectrum.data_ptr<float>();  // [nf, num_freqs, 2], contiguous
-    // Transposed in tiles of kTile frames: each k writes a whole cache line.
-    for (int64_t i0 = 0; i0 < nf; i0 += kTile) {
+    if (power_fft_) {
+      for (int64_t i0 = 0; i0 < nf; i0 += kFftLanes) {
+        const int count = static_cast<int>(std::min<int64_t>(kFftLanes, nf - i0));
+        power_fft_->Power(buf + i0 * padded_, count, padded_, power_t.data() + i0, stride,
+                          fft_re.data(), fft_im.data());
+      }
+    }
+    // Otherwise torch's FFT, its power transposed in tiles of kTile frames (each k writes a
+    // whole cache line).
+    const torch::Tensor spectrum =
+        power_fft_ ? torch::Tensor()
+                   : torch::view_as_real(torch::fft::rfft(buffer.narrow(0, 0, nf)));
+    const float* spec = power_fft_ ? nullptr : spectrum.data_ptr<float>();  // [nf, freqs, 2]
+    for (int64_t i0 = 0; !power_fft_ && i0 < nf; i0 += kTile) {
       const int64_t ni = std::min(kTile, nf - i0);
       for (int k = 0; k < num_freqs; ++k) {
         const float* s = spec + i0 * num_freqs * 2 + 2 * k;

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,10 @@ class KaldiFbank {
   std::vector<int> filter_begin_, filter_end_;
   std::vector<int> filter_offset_;  // into filter_weights_
   std::vector<float> filter_weights_;
+  // CPU fast path: our power-spectrum FFT, 8 frames at a time (power-of-two FFT sizes only;
+  // null otherwise, then torch::fft::rfft is used).
+  struct PowerFft;
+  std::shared_ptr<const PowerFft> power_fft_;
 };
 
 }  // namespace speakernet
