@@ -68,8 +68,8 @@ FeatureMatrix ComputeUtterance(const Extractor& extractor, const Utterance& utt)
 
 // Workers compute utterances in parallel (at most `lookahead` ahead of the writer); the calling
 // thread writes them in utterance order. The first error stops everything and is rethrown.
-void ComputeFbankDataDir(const DataDir& data, const Extractor& extractor, const std::string& out_dir,
-                         int num_threads) {
+void ComputeFbankDataDir(const DataDir& data, const Extractor& extractor,
+                         const std::string& out_dir, int num_threads) {
   MakeDirs(out_dir);
   const std::string ark = std::filesystem::absolute(out_dir + "/feats.ark").string();
   kaldi::ArkWriter writer(ark, out_dir + "/feats.scp");

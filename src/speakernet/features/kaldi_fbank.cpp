@@ -94,9 +94,9 @@ void Broadcast(double v, std::vector<V8>& out) {
 
 // The FFT of PowerFft::Power (below); compiled for AVX + FMA as well, picked at load time.
 __attribute__((target_clones("fma", "default"))) void PowerFftKernel(
-    int m, const int* slot, const V8* tw_re, const V8* tw_im, const V8* post_re,
-    const V8* post_im, const float* frames, int count, int64_t row_stride, float* power,
-    int64_t power_stride, V8* re, V8* im) {
+    int m, const int* slot, const V8* tw_re, const V8* tw_im, const V8* post_re, const V8* post_im,
+    const float* frames, int count, int64_t row_stride, float* power, int64_t power_stride, V8* re,
+    V8* im) {
   if (count < kFftLanes) {
     for (int c = 0; c < m; ++c) re[c] = im[c] = V8{};
   }
@@ -148,8 +148,8 @@ __attribute__((target_clones("fma", "default"))) void PowerFftKernel(
 // FFT (input in bit-reversed order, output in natural order), and the two interleaved real
 // spectra are separated afterwards. All arithmetic is float32, the twiddles come from double.
 struct KaldiFbank::PowerFft {
-  int n = 0, m = 0;                     // real length, complex length (n / 2)
-  std::vector<int> slot;                // complex sample index -> bit-reversed slot
+  int n = 0, m = 0;       // real length, complex length (n / 2)
+  std::vector<int> slot;  // complex sample index -> bit-reversed slot
   // Twiddles, broadcast to all lanes (a scalar operand would be broadcast through the stack
   // on every use): stage twiddles (half h uses [h - 1, 2h - 1)) and e^{-2 pi i k / n}, k <= m.
   std::vector<V8> tw_re, tw_im, post_re, post_im;
@@ -180,8 +180,8 @@ struct KaldiFbank::PowerFft {
   // frames: `count` (<= 8) rows of n floats, `row_stride` apart. Writes |X[k]|^2 of frame i to
   // power[k * power_stride + i] for all 8 lanes (lanes past `count` get zero). re/im: scratch
   // of m vectors each.
-  void Power(const float* frames, int count, int64_t row_stride, float* power,
-             int64_t power_stride, V8* re, V8* im) const {
+  void Power(const float* frames, int count, int64_t row_stride, float* power, int64_t power_stride,
+             V8* re, V8* im) const {
     PowerFftKernel(m, slot.data(), tw_re.data(), tw_im.data(), post_re.data(), post_im.data(),
                    frames, count, row_stride, power, power_stride, re, im);
   }
@@ -220,9 +220,10 @@ KaldiFbank::KaldiFbank(const KaldiFbankOptions& options) : options_(options) {
   const torch::Tensor left = mel_low + bin * delta;
   const torch::Tensor center = mel_low + (bin + 1.0) * delta;
   const torch::Tensor right = mel_low + (bin + 2.0) * delta;
-  const torch::Tensor mel =
-      (1.0 + (fft_bin_width * torch::arange(padded_ / 2, f32)) / 700.0).log().mul(1127.0)
-          .unsqueeze(0);
+  const torch::Tensor mel = (1.0 + (fft_bin_width * torch::arange(padded_ / 2, f32)) / 700.0)
+                                .log()
+                                .mul(1127.0)
+                                .unsqueeze(0);
   const torch::Tensor up = (mel - left) / (center - left);
   const torch::Tensor down = (right - mel) / (right - center);
   mel_banks_ = torch::constant_pad_nd(torch::clamp_min(torch::minimum(up, down), 0.0), {0, 1}, 0)
@@ -278,8 +279,8 @@ void KaldiFbank::GenericFeatures(const torch::Tensor& x, bool training, torch::T
   const int64_t batch = x.size(0), num_frames = NumFrames(x.size(1));
   const torch::Tensor source = FramingSource(x, size_, shift_, options_.snip_edges);
   const int64_t source_len = source.size(1);
-  torch::Tensor frames =
-      source.as_strided({batch, num_frames, size_}, {source_len, shift_, 1}, source.storage_offset());
+  torch::Tensor frames = source.as_strided({batch, num_frames, size_}, {source_len, shift_, 1},
+                                           source.storage_offset());
   if (training && options_.dither > 0) {
     frames = frames + torch::randn_like(frames) * options_.dither;
   }
@@ -348,8 +349,7 @@ void KaldiFbank::CpuFeatures(const torch::Tensor& x, float scale, torch::Tensor&
   const int num_freqs = padded_ / 2 + 1, num_bins = options_.num_bins;
   const int mel_row0 = options_.use_energy ? 1 : 0;
   const float preemph = static_cast<float>(options_.preemph_coeff);
-  const double log_floor =
-      options_.energy_floor > 0 ? std::log(options_.energy_floor) : -HUGE_VAL;
+  const double log_floor = options_.energy_floor > 0 ? std::log(options_.energy_floor) : -HUGE_VAL;
   // Blocks run over the frames of the whole batch (utterance-major), so that many short
   // utterances share FFT calls.
   const int64_t total = batch * num_frames, dim = out.size(1);
@@ -360,8 +360,8 @@ void KaldiFbank::CpuFeatures(const torch::Tensor& x, float scale, torch::Tensor&
   constexpr int64_t kTile = 16;
   const int64_t stride = (block + kTile - 1) / kTile * kTile;
   std::vector<float> power_t(static_cast<size_t>(num_freqs * stride), 0.f);
-  std::vector<int64_t> base(stride);
-  std::vector<V8> fft_re(padded_ / 2), fft_im(padded_ / 2);  // per frame of the block: offset of its row-0 output
+  std::vector<int64_t> base(stride);  // per frame of the block: offset of its row-0 output
+  std::vector<V8> fft_re(padded_ / 2), fft_im(padded_ / 2);  // FFT scratch
   const float* src = source.data_ptr<float>();
   float* out_data = out.data_ptr<float>();
 

@@ -7,6 +7,9 @@
 // from [-1, 1] to int16 range first (like speaker-net, but never in place), the log energy is
 // row 0 of the output, and per-utterance mean (and optionally variance) normalisation over time
 // follows, as in speaker-net's Fbank.
+// On the CPU (without dither) frames are processed in cache-sized blocks by plain loops and an
+// own 8-frame SIMD FFT (power-of-two sizes; torch::fft::rfft otherwise); elsewhere, and for
+// dither, the same computation runs as tensor ops on the input's device.
 #pragma once
 
 #include <torch/torch.h>
@@ -67,8 +70,8 @@ struct KaldiFbankOptions {
   }
   void Validate() const;
 
-  int WindowShift() const;   // samples
-  int WindowSize() const;    // samples
+  int WindowShift() const;       // samples
+  int WindowSize() const;        // samples
   int PaddedWindowSize() const;  // FFT size
   double HighFreq() const { return high_freq > 0 ? high_freq : samp_freq / 2.0 + high_freq; }
 };

@@ -5,7 +5,8 @@ usage: kaldi_fbank_reference.py DIR
 DIR/manifest.txt has one case per line: "name batch length key=value ...", the keys being
 KaldiFbankOptions fields (samp_freq, frame_length_ms, frame_shift_ms, preemph_coeff,
 remove_dc_offset, window_type, round_to_power_of_two, snip_edges, num_bins, low_freq, high_freq,
-use_energy, energy_floor, raw_energy, use_log_fbank, use_power, norm_var); booleans are true/false.
+use_energy, energy_floor, raw_energy, use_log_fbank, use_power, norm_var); booleans are
+true/false.
 For each case it reads DIR/name.in (raw float32, [batch, length], in [-1, 1]), scales it by 32768
 and writes (raw float32, [batch, dim, frames]):
   DIR/name.raw: torchaudio's features, transposed to [dim, frames] per utterance (no CMN);

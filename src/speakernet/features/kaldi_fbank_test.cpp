@@ -90,7 +90,9 @@ class KaldiFbankParity : public ::testing::Test {
         {"sr8k_bins23", 2, 8003, {{"samp_freq", "8000"}, {"num_bins", "23"}}},
         {"no_snip", 2, 16001, {{"snip_edges", "false"}}},
         {"no_snip_odd", 1, 4567, {{"snip_edges", "false"}, {"window_type", "hamming"}}},
-        {"no_snip_short_win", 1, 3001,
+        {"no_snip_short_win",
+         1,
+         3001,
          {{"snip_edges", "false"}, {"frame_length_ms", "8"}, {"frame_shift_ms", "10"}}},
         {"norm_var", 2, 20000, {{"norm_var", "true"}}},
         {"linear", 1, 16000, {{"use_log_fbank", "false"}}},
@@ -309,9 +311,15 @@ TEST(KaldiFbank, RejectsBadInputsAndOptions) {
   EXPECT_THROW(fbank(torch::randn({1, 2, 1000})), Error);
   EXPECT_THROW(fbank(torch::ones({1000}, torch::kLong)), Error);
   const std::vector<Overrides> bad = {
-      {{"window_type", "blackmann"}}, {{"num_bins", "3"}},        {{"high_freq", "9000"}},
-      {{"high_freq", "-8000"}},       {{"low_freq", "8000"}},     {{"preemph_coeff", "1.5"}},
-      {{"frame_shift_ms", "0"}},      {{"energy_floor", "-1"}},   {{"dither", "-1"}},
+      {{"window_type", "blackmann"}},
+      {{"num_bins", "3"}},
+      {{"high_freq", "9000"}},
+      {{"high_freq", "-8000"}},
+      {{"low_freq", "8000"}},
+      {{"preemph_coeff", "1.5"}},
+      {{"frame_shift_ms", "0"}},
+      {{"energy_floor", "-1"}},
+      {{"dither", "-1"}},
       {{"low_freq", "5000"}, {"high_freq", "4000"}},
       {{"round_to_power_of_two", "false"}, {"frame_length_ms", "25.0625"}},  // 401 samples
   };
