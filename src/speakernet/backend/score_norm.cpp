@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -31,51 +32,94 @@ T Dot(const T* a, const T* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
-// Sum and sum of squares of the n largest of v[0..c). `buf` holds c values. A threshold taken
-// from a strided sample keeps only a few hundred candidates (one branch-free pass), which are
-// then partially sorted; if the sample was unlucky the full row is selected instead.
+// Number of v[0..m) >= t; branch-free, so the compiler vectorises it.
 template <class T>
-void TopSums(const T* v, int64_t c, int64_t n, T* buf, double* sum, double* sumsq) {
-  double s = 0, s2 = 0;
-  auto accumulate = [&](const T* p, int64_t k) {
-    for (int64_t i = 0; i < k; ++i) {
-      s += p[i];
-      s2 += static_cast<double>(p[i]) * p[i];
+int64_t CountAtLeast(const T* v, int64_t m, T t) {
+  int32_t count = 0;
+  for (int64_t j = 0; j < m; ++j) count += v[j] >= t ? 1 : 0;
+  return count;
+}
+
+// The k-th largest of v[0..m) (1 <= k <= m), by bisection on a threshold with vectorised counts
+// (no data-dependent branches per element, unlike nth_element). Returns t and whether exactly k
+// values are >= t (t then need not be one of the values); otherwise t is the k-th largest value
+// itself (ties at the boundary).
+template <class T>
+std::pair<T, bool> KthLargest(const T* v, int64_t m, int64_t k) {
+  T lo = v[0], hi = v[0];
+  for (int64_t j = 1; j < m; ++j) {
+    lo = std::min(lo, v[j]);
+    hi = std::max(hi, v[j]);
+  }
+  // Invariant: count(>= lo) >= k > count(>= hi).
+  const int64_t at_max = CountAtLeast(v, m, hi);
+  if (at_max >= k) return {hi, at_max == k};
+  while (true) {
+    const T mid = lo + (hi - lo) / 2;
+    if (!(mid > lo && mid < hi)) break;  // lo and hi are adjacent: the k-th largest is lo
+    const int64_t c = CountAtLeast(v, m, mid);
+    if (c == k) return {mid, true};
+    (c > k ? lo : hi) = mid;
+  }
+  return {lo, false};
+}
+
+// Mean and variance of the n largest of v[0..c) (1 <= n <= c), ties counted once each; the sums
+// are taken around a value near the mean (the first value / the threshold), in double, so that
+// the variance does not cancel when it is small against the mean squared.
+// A threshold from a strided sample (its r-th largest, r a little above the expected count)
+// keeps a few hundred candidates in one branch-free pass; the top n are then found among them.
+// An unlucky sample (fewer than n candidates) falls back to the whole row.
+struct TopStats {
+  double mean, var;  // population variance
+};
+
+template <class T>
+TopStats TopMeanVar(const T* v, int64_t c, int64_t n, T* buf) {
+  const T* cand = v;
+  int64_t m = c;
+  constexpr int64_t kSample = 256;
+  if (n < c && c >= 4 * kSample && n * 4 <= c) {
+    const int64_t stride = c / kSample;
+    const int64_t ns = c / stride;
+    for (int64_t k = 0; k < ns; ++k) buf[k] = v[k * stride];
+    const double expect = static_cast<double>(n) * ns / c;
+    const int64_t r =
+        std::min<int64_t>(ns, static_cast<int64_t>(expect + 2 * std::sqrt(expect) + 3));
+    const T t = KthLargest(buf, ns, r).first;
+    int64_t count = 0;
+    for (int64_t j = 0; j < c; ++j) {
+      buf[count] = v[j];
+      count += v[j] >= t ? 1 : 0;
     }
-  };
-  if (n >= c) {
-    accumulate(v, c);
-  } else {
-    constexpr int64_t kSample = 256;
-    bool done = false;
-    if (c >= 4 * kSample && n * 4 <= c) {
-      const int64_t stride = c / kSample;
-      const int64_t ns = c / stride;
-      for (int64_t k = 0; k < ns; ++k) buf[k] = v[k * stride];
-      const double expect = static_cast<double>(n) * ns / c;
-      const int64_t r =
-          std::min<int64_t>(ns, static_cast<int64_t>(expect + 3 * std::sqrt(expect) + 4));
-      std::nth_element(buf, buf + (r - 1), buf + ns, std::greater<T>());
-      const T t = buf[r - 1];
-      int64_t count = 0;
-      for (int64_t j = 0; j < c; ++j) {
-        buf[count] = v[j];
-        count += v[j] >= t ? 1 : 0;
-      }
-      if (count >= n) {
-        std::nth_element(buf, buf + (n - 1), buf + count, std::greater<T>());
-        accumulate(buf, n);
-        done = true;
-      }
-    }
-    if (!done) {
-      std::copy(v, v + c, buf);
-      std::nth_element(buf, buf + (n - 1), buf + c, std::greater<T>());
-      accumulate(buf, n);
+    if (count >= n) {
+      cand = buf;
+      m = count;
     }
   }
-  *sum = s;
-  *sumsq = s2;
+  double s = 0, s2 = 0;
+  double shift = static_cast<double>(cand[0]);
+  if (n >= m) {
+    for (int64_t j = 0; j < m; ++j) {
+      const double x = static_cast<double>(cand[j]) - shift;
+      s += x;
+      s2 += x * x;
+    }
+  } else {
+    const auto [t, exact] = KthLargest(cand, m, n);
+    shift = static_cast<double>(t);
+    int64_t taken = 0;
+    for (int64_t j = 0; j < m; ++j) {
+      const bool in = exact ? cand[j] >= t : cand[j] > t;
+      const double x = in ? static_cast<double>(cand[j]) - shift : 0.0;
+      s += x;
+      s2 += x * x;
+      taken += in ? 1 : 0;
+    }
+    // Ties at the n-th largest value t (not exact): the missing copies add t - shift = 0.
+  }
+  const double dn = static_cast<double>(n);
+  return {shift + s / dn, std::max(s2 / dn - (s / dn) * (s / dn), 0.0)};
 }
 
 // Rows (x - mean) / max(||x - mean||, eps) in T, and the norms ||x - mean||.
@@ -127,6 +171,22 @@ void CheckInputs(const EmbeddingTable& table, const Cohort& cohort,
   }
 }
 
+// Runs body(r0, rows) over blocks of `block` rows of [0, u), each block on one thread; the
+// threads pull blocks from a shared counter, so a thread that the OS deschedules (on a shared
+// machine) does not hold the others up. Torch ops inside run single-threaded (one parallel region
+// in all, instead of one per matrix product).
+void ForEachBlock(int64_t u, int64_t block, const std::function<void(int64_t, int64_t)>& body) {
+  const int64_t blocks = (u + block - 1) / block;
+  std::atomic<int64_t> next{0};
+  const int64_t workers = std::min<int64_t>(at::get_num_threads(), blocks);
+  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
+    for (int64_t b = next++; b < blocks; b = next++) {
+      const int64_t r0 = b * block;
+      body(r0, std::min(block, u - r0));
+    }
+  });
+}
+
 // Cohort statistics of the rows of x ([u, d], already normalised; norms xn), T = float|double.
 template <class T>
 std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>& xn,
@@ -147,65 +207,60 @@ std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>&
   std::vector<CohortStats> stats(static_cast<size_t>(u));
   if (u == 0) return stats;
   const torch::Tensor cht = torch::from_blob(ch.data(), {c, d}, dtype);
+  auto rows_of_x = [&](int64_t r0, int64_t rows) {
+    return torch::from_blob(x.data() + r0 * d, {rows, d}, dtype);
+  };
 
   if (options.method == ScoreNormMethod::kSNorm) {
     // Over the whole cohort: mean_j x.c_j = x.m1 and mean_j (x.c_j)^2 = x^T M2 x, with
     // m1 = mean c_j and M2 = mean c_j c_j^T; the imposter mean is |x| x.(mean of raw c_j).
     const torch::Tensor c64 = cht.to(torch::kDouble);
-    const torch::Tensor m1 = c64.mean(0);
+    const torch::Tensor m1 = c64.mean(0).to(dtype);
     const torch::Tensor m2 = torch::mm(c64.t(), c64).div_(static_cast<double>(c)).to(dtype);
     const torch::Tensor cn_t =
         torch::from_blob(cn.data(), {c, 1}, torch::TensorOptions().dtype(torch::kDouble));
-    const torch::Tensor mraw = (c64 * cn_t).mean(0);
-    const torch::Tensor xt = torch::from_blob(x.data(), {u, d}, dtype);
-    for (int64_t b0 = 0; b0 < u; b0 += options.block_rows) {
-      const int64_t rows = std::min(options.block_rows, u - b0);
-      const torch::Tensor xb = xt.narrow(0, b0, rows);
-      const torch::Tensor x64 = xb.to(torch::kDouble);
-      const torch::Tensor mu = torch::mv(x64, m1);
-      const torch::Tensor e2 = (torch::mm(xb, m2) * xb).sum(1).to(torch::kDouble);
-      const torch::Tensor imp = torch::mv(x64, mraw);
-      const double* pmu = mu.data_ptr<double>();
+    const torch::Tensor mraw = (c64 * cn_t).mean(0).to(dtype);
+    const torch::Tensor mats = torch::cat({m2, m1.unsqueeze(1), mraw.unsqueeze(1)}, 1);
+    ForEachBlock(u, options.block_rows, [&](int64_t r0, int64_t rows) {
+      const torch::Tensor xb = rows_of_x(r0, rows);
+      const torch::Tensor prod = torch::mm(xb, mats).to(torch::kDouble);  // [rows, d + 2]
+      const torch::Tensor e2 = (prod.narrow(1, 0, d) * xb.to(torch::kDouble)).sum(1);
+      const double* pp = prod.data_ptr<double>();
       const double* pe2 = e2.data_ptr<double>();
-      const double* pimp = imp.data_ptr<double>();
       for (int64_t r = 0; r < rows; ++r) {
-        CohortStats& s = stats[static_cast<size_t>(b0 + r)];
-        s.mean = pmu[r];
-        s.std = std::sqrt(std::max(pe2[r] - pmu[r] * pmu[r], 0.0));
-        s.imposter = options.imposter ? xn[static_cast<size_t>(b0 + r)] * pimp[r] : 0.0;
+        CohortStats& s = stats[static_cast<size_t>(r0 + r)];
+        s.mean = pp[r * (d + 2) + d];
+        s.std = std::sqrt(std::max(pe2[r] - s.mean * s.mean, 0.0));
+        s.imposter =
+            options.imposter ? xn[static_cast<size_t>(r0 + r)] * pp[r * (d + 2) + d + 1] : 0.0;
       }
-    }
+    });
     return stats;
   }
 
-  // AS-norm: block of cosines [rows, c], then two top-N selections per row (by cosine, and by
-  // inner product for the imposter measure: x.c_raw = |x| |c_j| cos_j, |x| fixed per row).
+  // AS-norm: per block, the cosines [rows, c], then one top-N selection per row by cosine and,
+  // for the imposter measure, one by inner product (x.c_raw = |x| |c_j| cos_j, |x| fixed per
+  // row).
   const int64_t n = options.top_n;
   std::vector<T> cn_t(cn.begin(), cn.end());
   const torch::Tensor cht_t = cht.t();
-  for (int64_t b0 = 0; b0 < u; b0 += options.block_rows) {
-    const int64_t rows = std::min(options.block_rows, u - b0);
-    const torch::Tensor xb = torch::from_blob(x.data() + b0 * d, {rows, d}, dtype);
-    const torch::Tensor sims = torch::mm(xb, cht_t).contiguous();
+  ForEachBlock(u, options.block_rows, [&](int64_t r0, int64_t rows) {
+    const torch::Tensor sims = torch::mm(rows_of_x(r0, rows), cht_t).contiguous();
     const T* ps = sims.data_ptr<T>();
-    at::parallel_for(0, rows, 8, [&](int64_t r0, int64_t r1) {
-      std::vector<T> buf(static_cast<size_t>(c)), w;
-      if (options.imposter) w.resize(static_cast<size_t>(c));
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* row = ps + r * c;
-        double sum = 0, sumsq = 0;
-        TopSums(row, c, n, buf.data(), &sum, &sumsq);
-        CohortStats& s = stats[static_cast<size_t>(b0 + r)];
-        s.mean = sum / n;
-        s.std = std::sqrt(std::max(sumsq / n - s.mean * s.mean, 0.0));
-        if (options.imposter) {
-          for (int64_t j = 0; j < c; ++j) w[j] = row[j] * cn_t[j];
-          TopSums(w.data(), c, n, buf.data(), &sum, &sumsq);
-          s.imposter = xn[static_cast<size_t>(b0 + r)] * sum / n;
-        }
+    std::vector<T> buf(static_cast<size_t>(c)), w;
+    if (options.imposter) w.resize(static_cast<size_t>(c));
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* row = ps + r * c;
+      const TopStats top = TopMeanVar(row, c, n, buf.data());
+      CohortStats& s = stats[static_cast<size_t>(r0 + r)];
+      s.mean = top.mean;
+      s.std = std::sqrt(top.var);
+      if (options.imposter) {
+        for (int64_t j = 0; j < c; ++j) w[j] = row[j] * cn_t[j];
+        s.imposter = xn[static_cast<size_t>(r0 + r)] * TopMeanVar(w.data(), c, n, buf.data()).mean;
       }
-    });
-  }
+    }
+  });
   return stats;
 }
 

@@ -127,11 +127,19 @@ RefScores NaiveScoreNorm(const EmbeddingTable& table, const std::vector<Trial>& 
   return r;
 }
 
-void ExpectNear(const Vec& a, const Vec& b, double tol, const char* what) {
+// Largest |a - b| (divided by max(1, |b|) when `relative`) must not exceed tol.
+void ExpectNear(const Vec& a, const Vec& b, double tol, const char* what, bool relative = false) {
   ASSERT_EQ(a.size(), b.size()) << what;
   double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  EXPECT_LE(worst, tol) << what;
+  size_t wi = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double e = std::abs(a[i] - b[i]) / (relative ? std::max(1.0, std::abs(b[i])) : 1.0);
+    if (e > worst) {
+      worst = e;
+      wi = i;
+    }
+  }
+  EXPECT_LE(worst, tol) << what << " at trial " << wi << ": " << a[wi] << " vs " << b[wi];
 }
 
 void CheckAgainstNaive(size_t utts, int64_t dim, size_t cohort_size, int64_t top_n,
@@ -177,6 +185,33 @@ TEST(ScoreNorm, SNormMatchesNaiveReference) {
   CheckAgainstNaive(80, 16, 40, 0, ScoreNormMethod::kSNorm, true, true, 1e-6);
   CheckAgainstNaive(60, 24, 1500, 0, ScoreNormMethod::kSNorm, false, true, 1e-6, 5);
   CheckAgainstNaive(60, 24, 1500, 0, ScoreNormMethod::kSNorm, true, false, 2e-4);
+}
+
+TEST(ScoreNorm, TiesAtTheTopNBoundary) {
+  // 1500 cohort vectors, only 5 distinct (300 copies each): the N-th largest cosine sits inside
+  // a run of equal values, on the sampled path (N = 350) and the plain one (N = 1200 > C / 4).
+  std::mt19937 rng(31);
+  std::vector<std::vector<float>> distinct;
+  for (int k = 0; k < 5; ++k) distinct.push_back(RandomVec(rng, 6));
+  Cohort cohort;
+  cohort.dim = 6;
+  for (int i = 0; i < 1500; ++i) {
+    cohort.speakers.push_back("c" + std::to_string(i));
+    const std::vector<float>& v = distinct[static_cast<size_t>(i % 5)];
+    cohort.vectors.insert(cohort.vectors.end(), v.begin(), v.end());
+  }
+  const EmbeddingTable table = RandomTable(20, 6, 32);
+  const std::vector<Trial> trials = RandomTrials(40, 20, 33);
+  for (int64_t n : {350, 1200}) {
+    ScoreNormOptions o;
+    o.top_n = n;
+    o.double_precision = true;
+    const NormalizedScores got = ScoreNorm(table, trials, cohort, o);
+    const RefScores want = NaiveScoreNorm(table, trials, cohort, static_cast<size_t>(n), nullptr);
+    // Near-equal top cosines make sigma tiny (scores ~1e5), hence the relative comparison.
+    ExpectNear(got.scores, want.norm, 1e-9, "ties: normalised score", true);
+    ExpectNear(got.enroll_imposter, want.enroll_imp, 1e-9, "ties: imposter");
+  }
 }
 
 TEST(ScoreNorm, ASNormWithTopNEqualToCohortIsSNorm) {
