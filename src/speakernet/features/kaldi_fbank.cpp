@@ -6,6 +6,9 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
 #include <vector>
 
 namespace speakernet {
@@ -187,7 +190,25 @@ struct KaldiFbank::PowerFft {
   }
 };
 
-KaldiFbank::KaldiFbank(const KaldiFbankOptions& options) : options_(options) {
+struct KaldiFbank::DeviceTables {
+  std::mutex mutex;
+  std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> by_device;
+};
+
+std::pair<torch::Tensor, torch::Tensor> KaldiFbank::TablesFor(const torch::Device& device) const {
+  if (device.is_cpu()) return {window_, mel_banks_};
+  std::lock_guard<std::mutex> lock(device_tables_->mutex);
+  auto it = device_tables_->by_device.find(device.str());
+  if (it == device_tables_->by_device.end()) {
+    it = device_tables_->by_device
+             .emplace(device.str(), std::make_pair(window_.to(device), mel_banks_.to(device)))
+             .first;
+  }
+  return it->second;
+}
+
+KaldiFbank::KaldiFbank(const KaldiFbankOptions& options)
+    : options_(options), device_tables_(std::make_shared<DeviceTables>()) {
   options_.Validate();
   torch::NoGradGuard no_grad;
   c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
@@ -296,12 +317,13 @@ void KaldiFbank::GenericFeatures(const torch::Tensor& x, bool training, torch::T
         torch::cat({frames.narrow(2, 0, 1), frames.narrow(2, 0, size_ - 1)}, 2);
     frames = frames - previous * options_.preemph_coeff;
   }
-  frames = frames * window_.to(x.device());
+  const auto [window, mel_banks] = TablesFor(x.device());
+  frames = frames * window;
   if (padded_ != size_) frames = torch::constant_pad_nd(frames, {0, padded_ - size_}, 0);
   if (!options_.raw_energy) energy = log_energy(frames);
   torch::Tensor spectrum = torch::fft::rfft(frames).abs();  // [B, frames, padded / 2 + 1]
   if (options_.use_power) spectrum = spectrum.square();
-  mel = torch::matmul(spectrum, mel_banks_.to(x.device()).t());  // [B, frames, num_bins]
+  mel = torch::matmul(spectrum, mel_banks.t());  // [B, frames, num_bins]
 }
 
 namespace {

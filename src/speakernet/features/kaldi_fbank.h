@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "speakernet/common/error.h"
@@ -114,6 +115,10 @@ class KaldiFbank {
   // null otherwise, then torch::fft::rfft is used).
   struct PowerFft;
   std::shared_ptr<const PowerFft> power_fft_;
+  // Window and mel filters copied to other devices on first use (shared by copies).
+  struct DeviceTables;
+  std::shared_ptr<DeviceTables> device_tables_;
+  std::pair<torch::Tensor, torch::Tensor> TablesFor(const torch::Device& device) const;
 };
 
 }  // namespace speakernet
