@@ -95,8 +95,15 @@ void Broadcast(double v, std::vector<V8>& out) {
   out.push_back(V8{f, f, f, f, f, f, f, f});
 }
 
+// Function multi-versioning is an x86-64 GCC/Clang feature; other targets get one build.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SPEAKERNET_FMA_CLONES __attribute__((target_clones("fma", "default")))
+#else
+#define SPEAKERNET_FMA_CLONES
+#endif
+
 // The FFT of PowerFft::Power (below); compiled for AVX + FMA as well, picked at load time.
-__attribute__((target_clones("fma", "default"))) void PowerFftKernel(
+SPEAKERNET_FMA_CLONES void PowerFftKernel(
     int m, const int* slot, const V8* tw_re, const V8* tw_im, const V8* post_re, const V8* post_im,
     const float* frames, int count, int64_t row_stride, float* power, int64_t power_stride, V8* re,
     V8* im) {
