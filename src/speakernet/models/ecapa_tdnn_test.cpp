@@ -16,6 +16,7 @@
 #include "speakernet/common/test_util.h"
 #include "speakernet/models/pooling.h"
 #include "speakernet/models/speaker_model.h"
+#include "speakernet/models/reference_listing_test_util.h"
 #include "speakernet/models/state_dict.h"
 
 namespace speakernet {
@@ -37,46 +38,9 @@ std::shared_ptr<EcapaTdnnSpeakerModel> AsEcapa(const std::shared_ptr<SpeakerMode
   return r;
 }
 
-// The speaker-net state-dict listing: the copy in testdata/, else the shared reference dir.
-std::string ReferenceListing(const std::string& file) {
-  const std::string copy = test::SourcePath("src/speakernet/models/testdata/" + file);
-  if (std::filesystem::exists(copy)) return copy;
-  return test::SourcePath("../shared/reference/speaker-net-state-dicts/" + file);
-}
-
-// "name\t(shape)\tdtype" lines of the encoder: extract_fbank.* (feature layer) and loss.*
-// (classifier) are not part of the model.
-std::vector<std::string> ReadReferenceLines(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    if (line.rfind("extract_fbank.", 0) == 0 || line.rfind("loss.", 0) == 0) continue;
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-std::string PythonShape(c10::IntArrayRef sizes) {
-  if (sizes.size() == 1) return fmt::format("({},)", sizes[0]);
-  return fmt::format("({})", fmt::join(sizes, ", "));
-}
-
-std::string DtypeName(const torch::Tensor& t) {
-  if (t.scalar_type() == torch::kFloat) return "float32";
-  if (t.scalar_type() == torch::kLong) return "int64";
-  return std::string(c10::toString(t.scalar_type()));
-}
-
-std::vector<std::string> ModelLines(const torch::nn::Module& model) {
-  std::vector<std::string> lines;
-  for (const auto& [name, t] : GetStateDict(model)) {
-    lines.push_back(name + "\t" + PythonShape(t.sizes()) + "\t" + DtypeName(t));
-  }
-  return lines;
-}
+using test::ModelLines;
+using test::ReadReferenceLines;
+using test::ReferenceListing;
 
 // Spec §3.8.
 TEST(EcapaTdnn, ParameterCountC512Emb192MatchesSpec) {
