@@ -13,7 +13,14 @@ namespace speakernet {
 
 void RuntimeConfig::Validate() const {
   SN_CHECK(threads >= 0, "runtime.threads must be >= 0, got {}", threads);
-  ParseDevice(device);
+  // Only the spelling is checked here: a config naming cuda stays readable on a CPU-only
+  // machine (model-info, extraction with --device cpu); ParseDevice checks availability on use.
+  try {
+    c10::Device parsed(device);
+    (void)parsed;
+  } catch (const std::exception&) {
+    Fail(fmt::format("runtime.device: unknown device '{}' (expected cpu, cuda or cuda:N)", device));
+  }
 }
 
 int ConfigureRuntime(const RuntimeConfig& config) {
