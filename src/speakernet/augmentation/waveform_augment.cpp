@@ -1,0 +1,151 @@
+#include "speakernet/augmentation/waveform_augment.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "speakernet/audio/audio_reader.h"
+#include "speakernet/common/error.h"
+
+namespace speakernet {
+
+int64_t UniformInt(std::mt19937_64& rng, int64_t lo, int64_t hi) {
+  SN_CHECK(lo <= hi, "UniformInt: empty range [{}, {}]", lo, hi);
+  const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  if (span == std::numeric_limits<uint64_t>::max()) return static_cast<int64_t>(rng());
+  const uint64_t n = span + 1;
+  // Largest multiple of n that fits: values at or above it are rejected (no modulo bias).
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - (std::numeric_limits<uint64_t>::max() % n);
+  uint64_t v;
+  do {
+    v = rng();
+  } while (v >= limit);
+  return lo + static_cast<int64_t>(v % n);
+}
+
+double UniformReal(std::mt19937_64& rng, double lo, double hi) {
+  const double u = static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0);  // [0, 1)
+  return lo + (hi - lo) * u;
+}
+
+double Rms(const std::vector<float>& x) {
+  if (x.empty()) return 0.0;
+  double s = 0;
+  for (float v : x) s += double(v) * v;
+  return std::sqrt(s / double(x.size()));
+}
+
+std::vector<float> CropOrWrap(const std::vector<float>& noise, int64_t length,
+                              std::mt19937_64& rng) {
+  SN_CHECK(!noise.empty(), "noise/babble signal is empty");
+  SN_CHECK(length >= 0, "CropOrWrap: negative length {}", length);
+  const auto n = static_cast<int64_t>(noise.size());
+  if (n > length) {
+    const int64_t start = UniformInt(rng, 0, n - length);
+    return std::vector<float>(noise.begin() + start, noise.begin() + start + length);
+  }
+  std::vector<float> out;
+  out.reserve(length);
+  while (static_cast<int64_t>(out.size()) + n <= length)
+    out.insert(out.end(), noise.begin(), noise.end());
+  const int64_t r = length - static_cast<int64_t>(out.size());
+  out.insert(out.end(), noise.begin(), noise.begin() + r);
+  return out;
+}
+
+namespace {
+
+// The scale=True mixing rule on an already length-matched noise segment.
+std::vector<float> MixScaled(const std::vector<float>& clean, const std::vector<float>& seg,
+                             double snr_db) {
+  SN_CHECK(std::isfinite(snr_db), "AddNoise: SNR must be finite, got {}", snr_db);
+  const double a = std::pow(10.0, snr_db / 20.0);
+  const double f = 1.0 / (a + 1.0);
+  const double clean_gain = 1.0 - f;
+  const double noise_gain = f * Rms(clean) / (Rms(seg) + 1e-14);
+  std::vector<float> out(clean.size());
+  for (size_t i = 0; i < clean.size(); ++i) {
+    out[i] = static_cast<float>(clean_gain * clean[i] + noise_gain * seg[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<float> AddNoise(const std::vector<float>& clean, const std::vector<float>& noise,
+                            double snr_db, std::mt19937_64& rng) {
+  return MixScaled(clean, CropOrWrap(noise, static_cast<int64_t>(clean.size()), rng), snr_db);
+}
+
+std::vector<float> AddBabble(const std::vector<float>& clean,
+                             const std::vector<std::vector<float>>& speech, double snr_db,
+                             std::mt19937_64& rng) {
+  SN_CHECK(!speech.empty(), "AddBabble: no babble speech signals");
+  std::vector<double> sum(clean.size(), 0.0);
+  for (const auto& s : speech) {
+    const std::vector<float> seg = CropOrWrap(s, static_cast<int64_t>(clean.size()), rng);
+    for (size_t i = 0; i < sum.size(); ++i) sum[i] += seg[i];
+  }
+  return MixScaled(clean, std::vector<float>(sum.begin(), sum.end()), snr_db);
+}
+
+std::vector<float> Reverberate(const std::vector<float>& x, const std::vector<float>& rir) {
+  SN_CHECK(!rir.empty(), "Reverberate: empty RIR");
+  const auto T = static_cast<int64_t>(x.size());
+  if (T == 0) return {};
+  const int64_t L = std::min<int64_t>(static_cast<int64_t>(rir.size()), T);
+  int64_t d = 0;
+  for (int64_t i = 1; i < L; ++i) {
+    if (std::fabs(rir[i]) > std::fabs(rir[d])) d = i;
+  }
+  // Kernel [rir[d:L], zeros(T-L), rir[0:d]].
+  std::vector<double> k(T, 0.0);
+  for (int64_t i = d; i < L; ++i) k[i - d] = rir[i];
+  for (int64_t i = 0; i < d; ++i) k[T - d + i] = rir[i];
+  std::vector<double> xd(x.begin(), x.end());
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+  const torch::Tensor xt = torch::from_blob(xd.data(), {T}, opts);
+  const torch::Tensor kt = torch::from_blob(k.data(), {T}, opts);
+  const torch::Tensor y =
+      torch::fft::irfft(torch::fft::rfft(xt) * torch::fft::rfft(kt), T).contiguous();
+  const double* yp = y.data_ptr<double>();
+  double ss = 0;
+  for (int64_t i = 0; i < T; ++i) ss += yp[i] * yp[i];
+  const double gain = Rms(x) / (std::sqrt(ss / double(T)) + 1e-14);
+  std::vector<float> out(T);
+  for (int64_t i = 0; i < T; ++i) out[i] = static_cast<float>(yp[i] * gain);
+  return out;
+}
+
+std::vector<float> SpeedPerturb(const std::vector<float>& x, double speed, int sample_rate) {
+  SN_CHECK(speed > 0 && std::isfinite(speed), "SpeedPerturb: speed must be > 0, got {}", speed);
+  SN_CHECK(sample_rate > 0, "SpeedPerturb: sample rate must be > 0, got {}", sample_rate);
+  if (speed == 1.0 || x.empty()) return x;
+  // sox `speed s` relabels the input as sample_rate*s; `rate` brings it back. Resample takes
+  // integer rates, so scale both by 1000 when sample_rate*s is not an integer (the ratio is
+  // what soxr uses).
+  const double from = sample_rate * speed;
+  int from_rate = static_cast<int>(std::lround(from));
+  int to_rate = sample_rate;
+  if (std::fabs(from - from_rate) > 1e-9) {
+    from_rate = static_cast<int>(std::lround(from * 1000.0));
+    to_rate = sample_rate * 1000;
+  }
+  std::vector<float> y = Resample(x, from_rate, to_rate);
+  // Resample rounds the length up; sox rounds to nearest.
+  const auto want = static_cast<size_t>(std::llround(double(x.size()) / speed));
+  y.resize(want, y.empty() ? 0.0f : y.back());
+  return y;
+}
+
+int SpeedLabelOffset(double speed) {
+  if (std::fabs(speed - 1.0) < 1e-9) return 0;
+  if (std::fabs(speed - 0.9) < 1e-9) return 1;
+  if (std::fabs(speed - 1.1) < 1e-9) return 2;
+  Fail(fmt::format("speed factor {} has no label offset (speaker-net knows 1.0, 0.9, 1.1)", speed));
+}
+
+}  // namespace speakernet
