@@ -5,9 +5,9 @@
 // with the imposter measure), S-norm, and ComputeMetrics (EER + minDCF) on the 579,818 scores,
 // each the best of --reps runs, and prints the ratios to the targets:
 //   cosine + AS-norm <= 1 s on 2 cores; EER/minDCF <= 0.1 s.
-// Run: OMP_WAIT_POLICY=PASSIVE build/bench/backend_bench [threads=2] [reps=2]
-// (on a shared, loaded machine libgomp's spin-waiting otherwise inflates the times; "cpu s" is
-// the process CPU time, a better guess of the unloaded time than the wall time there.)
+// Run: build/bench/backend_bench [threads=2] [reps=2] [block_rows=ScoreNormOptions default]
+// "cpu s" is the process CPU time of all threads (libgomp spin-waiting included). Do not set
+// OMP_WAIT_POLICY=PASSIVE: with Debian's LibTorch + OpenMP OpenBLAS it left one thread working.
 #include <ATen/Parallel.h>
 
 #include <sys/resource.h>
@@ -59,6 +59,7 @@ double BestSeconds(int reps, const std::function<void()>& f, double* cpu = nullp
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int reps = argc > 2 ? std::atoi(argv[2]) : 2;
+  const int64_t block_rows = argc > 3 ? std::atoll(argv[3]) : ScoreNormOptions().block_rows;
   at::set_num_threads(threads);
   constexpr int64_t kUtts = 153516, kDim = 256, kTrials = 579818, kCohort = 5994,
                     kSpeakers = 1251, kTopN = 300;
@@ -103,10 +104,10 @@ int main(int argc, char** argv) {
   const std::vector<float> mean = MeanEmbedding(table);
 
   std::printf("backend_bench: %lld utts x %lld-d, %lld trials, cohort %lld, top-%lld, "
-              "%d threads, best of %d\n",
+              "%d threads, blocks of %lld rows, best of %d\n",
               static_cast<long long>(kUtts), static_cast<long long>(kDim),
               static_cast<long long>(kTrials), static_cast<long long>(kCohort),
-              static_cast<long long>(kTopN), threads, reps);
+              static_cast<long long>(kTopN), threads, static_cast<long long>(block_rows), reps);
 
   double c_cos = 0, c_as = 0, c_as_imp = 0, c_sn = 0, c_met = 0, c_gemm = 0;
   std::vector<double> cosine;
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
       &c_gemm);
   ScoreNormOptions as;
   as.top_n = kTopN;
+  as.block_rows = block_rows;
   as.imposter = false;
   NormalizedScores asn;
   const double t_as =
