@@ -8,8 +8,8 @@
 namespace speakernet {
 
 void ResNetConfig::Validate() const {
-  SN_CHECK(block == "basic",
-           "model.resnet.block must be 'basic' (bottleneck is not supported yet), got '{}'", block);
+  SN_CHECK(block == "basic" || block == "bottleneck",
+           "model.resnet.block must be 'basic' or 'bottleneck', got '{}'", block);
   SN_CHECK(layers.size() == 4, "model.resnet.layers must list 4 stages, got [{}]",
            fmt::join(layers, ", "));
   SN_CHECK(planes.size() == 4, "model.resnet.planes must list 4 stages, got [{}]",
@@ -22,6 +22,15 @@ void ResNetConfig::Validate() const {
            "model.resnet.bn_momentum must be in (0, 1], got {}", bn_momentum);
   SN_CHECK(full_pre_activation,
            "model.resnet.full_pre_activation: only true (speaker-net's setting) is supported");
+  SN_CHECK(se_ratio >= 0, "model.resnet.se_ratio must be >= 0 (0 = no SE), got {}", se_ratio);
+  if (se_ratio > 0) {
+    const int64_t expansion = block == "bottleneck" ? 4 : 1;
+    for (size_t i = 0; i < 4; ++i) {
+      SN_CHECK(planes[i] * expansion >= se_ratio,
+               "model.resnet.se_ratio {} leaves no SE units for the {} channels of stage {}",
+               se_ratio, planes[i] * expansion, i + 1);
+    }
+  }
 }
 
 void EcapaConfig::Validate() const {
@@ -48,8 +57,12 @@ void PoolingConfig::Validate() const {
 }
 
 void ModelConfig::Validate() const {
-  SN_CHECK(type == "resnet" || type == "ecapa", "model.type must be 'resnet' or 'ecapa', got '{}'",
-           type);
+  SN_CHECK(type == "resnet" || type == "ecapa" || type == "xvector",
+           "model.type must be 'resnet', 'ecapa' or 'xvector', got '{}'", type);
+  SN_CHECK(type != "xvector" || pooling.type == "statistics",
+           "model.type 'xvector' needs model.pooling.type 'statistics' (the x-vector's pooling), "
+           "got '{}'",
+           pooling.type);
   SN_CHECK(type != "ecapa" || pooling.type == "channel_context",
            "model.type 'ecapa' needs model.pooling.type 'channel_context' (speaker-net's ECAPA "
            "pooling), got '{}'",
@@ -66,6 +79,7 @@ void ModelConfig::Validate() const {
 int64_t ModelConfig::EmbeddingDim() const {
   if (emb_dim > 0) return emb_dim;
   if (type == "ecapa") return kEcapaDefaultEmbDim;
+  if (type == "xvector") return kXVectorDefaultEmbDim;
   return resnet.planes.empty() ? 0 : resnet.planes.back();
 }
 

@@ -250,7 +250,7 @@ TEST(ModelConfig, PresetFromYamlAndValidation) {
   ReadConfig(YAML::Load("resnet: {planes: [64, 128, 256, 512]}"), c);
   EXPECT_EQ(c.EmbeddingDim(), 512);
   ModelConfig bad;
-  EXPECT_THROW(ReadConfig(YAML::Load("resnet: {block: bottleneck}"), bad), Error);
+  EXPECT_THROW(ReadConfig(YAML::Load("resnet: {block: wide}"), bad), Error);
   EXPECT_THROW(ReadConfig(YAML::Load("resnet: {layers: [3, 4, 6]}"), bad), Error);
   EXPECT_THROW(ReadConfig(YAML::Load("pooling: {type: lde}"), bad), Error);
   EXPECT_THROW(ReadConfig(YAML::Load("type: ecapa"), bad), Error);

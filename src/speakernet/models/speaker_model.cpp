@@ -6,6 +6,7 @@
 #include "speakernet/common/error.h"
 #include "speakernet/models/ecapa_tdnn.h"
 #include "speakernet/models/resnet.h"
+#include "speakernet/models/xvector.h"
 
 namespace speakernet {
 
@@ -13,6 +14,7 @@ std::shared_ptr<SpeakerModel> CreateModel(const ModelConfig& config) {
   config.Validate();
   if (config.type == "resnet") return std::make_shared<ResNetSpeakerModel>(config);
   if (config.type == "ecapa") return std::make_shared<EcapaTdnnSpeakerModel>(config);
+  if (config.type == "xvector") return std::make_shared<XVectorSpeakerModel>(config);
   Fail(fmt::format("model.type '{}' is not supported", config.type));
 }
 
@@ -43,6 +45,7 @@ std::string DescribeModel(const ModelConfig& config, const SpeakerModel& model) 
     details =
         fmt::format("{} [{}] x [{}], ", config.resnet.block, fmt::join(config.resnet.layers, ","),
                     fmt::join(config.resnet.planes, ","));
+    if (config.resnet.se_ratio > 0) details += fmt::format("se-{}, ", config.resnet.se_ratio);
   } else if (config.type == "ecapa") {
     details = fmt::format("C {}, dilations [{}], scale {}, ", config.ecapa.channels,
                           fmt::join(config.ecapa.dilations, ","), config.ecapa.scale);
