@@ -18,6 +18,9 @@ class SpeakerModel : public torch::nn::Module {
   // feats: [B, feat_dim, frames]. Returns the "near" embeddings [B, emb_dim]: the fc2 output
   // after its (scale-free) BatchNorm. Train/eval mode follows is_training() as usual.
   virtual torch::Tensor forward(const torch::Tensor& feats) = 0;
+  // What the training loss sees. The embedding for every model but the x-vector, whose loss
+  // sees tdnn7 after ReLU -> BN while its embedding is tdnn7's affine output.
+  virtual torch::Tensor ForwardClassifierInput(const torch::Tensor& feats) { return forward(feats); }
   virtual int64_t EmbeddingDim() const = 0;
 };
 

@@ -37,7 +37,7 @@ class XVectorSpeakerModel : public SpeakerModel {
   torch::Tensor forward(const torch::Tensor& feats) override;
   // feats [B, feat_dim, T] -> tdnn7's output after ReLU -> BN [B, emb_dim] (speaker-net's loss
   // input).
-  torch::Tensor ForwardClassifierInput(const torch::Tensor& feats);
+  torch::Tensor ForwardClassifierInput(const torch::Tensor& feats) override;
   // tdnn5's output [B, 1500, T] (for tests and analysis).
   torch::Tensor ForwardFrames(const torch::Tensor& feats);
   int64_t EmbeddingDim() const override { return emb_dim_; }

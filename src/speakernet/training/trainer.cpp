@@ -188,7 +188,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
         feats = (*s.fbank)(batch->waves.to(s.device), /*training=*/true);
       }
       const torch::Tensor labels = batch->labels.to(s.device);
-      auto out = s.loss->forward(s.model->forward(feats), labels);
+      auto out = s.loss->forward(s.model->ForwardClassifierInput(feats), labels);
       s.optimizer->zero_grad();
       out.loss.backward();
       double grad_norm = 0;
