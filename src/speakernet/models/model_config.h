@@ -8,6 +8,8 @@
 //   ecapa-tdnn-c512:  type ecapa, pooling.type channel_context, emb_dim 256 (the yaml);
 //                     6,387,392 parameters (6,190,720 with emb_dim 0 = 192, the README's 6.2M).
 //   ecapa-tdnn-c1024: as c512 with ecapa.channels 1024, emb_dim 512; 23,514,368 parameters.
+//   repvgg-B1: type repvgg (repvgg.name RepVGG-B1-custom), MHA-16, emb 512; 27,291,904
+//              parameters at train time, 25,053,248 deployed (re-parameterised).
 //   ResNet depths (resnet.block, resnet.layers): ResNet18 basic [2,2,2,2]; ResNet34 basic
 //     [3,4,6,3]; ResNet50 bottleneck [3,4,6,3]; ResNet101 bottleneck [3,4,23,3]; ResNet152
 //     bottleneck [3,8,36,3]. Bottleneck stages output 4 * planes channels.
@@ -68,6 +70,43 @@ struct EcapaConfig {
   void Validate() const;
 };
 
+// speaker-net's RepVGG trunk (spec §3.6). `name` picks a preset: RepVGG-B1-custom (the recipe's:
+// num_blocks [3,4,23,3], planes [64,128,256,512]) or one of the RepVGG paper's A0, A1, A2, B0,
+// B1, B1g2, B1g4, B2, B2g2, B2g4, B3, B3g2, B3g4 (as "RepVGG-A0" etc.; planes = the width
+// multipliers times [64,128,256,512]; gN = N groups in the 3x3 and 1x1 convs of the blocks with
+// layer index 2, 4, ..., 26, counting stage0 as layer 0, i.e. the 3rd, 5th, ... layers).
+// num_blocks / planes left empty take the preset's values; set, they override them. stage0 is
+// 1 -> min(64, planes[0]). strides are those of stage0..stage4 (the first block of a stage).
+struct RepVggConfig {
+  std::string name = "RepVGG-B1-custom";
+  std::vector<int64_t> num_blocks;  // empty = the preset's (4 stages)
+  std::vector<int64_t> planes;      // empty = the preset's (4 stages)
+  std::vector<int64_t> strides{1, 1, 2, 2, 2};
+  // Every BatchNorm of the RepVGG model: the trunk and fc2 (model.fc2_bn_momentum is the
+  // ResNet's and is not used by RepVGG).
+  double bn_momentum = 0.1;
+  // Build the re-parameterised inference graph (rbr_reparam convs with bias) directly.
+  bool deploy = false;
+
+  template <class V>
+  void Fields(V& v) {
+    v("name", name, "preset: RepVGG-B1-custom, RepVGG-A0..A2, RepVGG-B0..B3 (g2/g4 variants)");
+    v("num_blocks", num_blocks, "blocks per stage (4 stages); empty = the preset's");
+    v("planes", planes, "channels per stage (4 stages); empty = the preset's");
+    v("strides", strides, "stride of stage0..stage4 (5 entries)");
+    v("bn_momentum", bn_momentum, "BatchNorm momentum of every RepVGG BN (PyTorch convention)");
+    v("deploy", deploy, "build the re-parameterised (single 3x3 conv per block) graph");
+  }
+  void Validate() const;
+
+  // num_blocks / planes with the preset's values filled in.
+  std::vector<int64_t> ResolvedNumBlocks() const;
+  std::vector<int64_t> ResolvedPlanes() const;
+  // Groups of the convs of the block with this layer index (stage0 = 0, then 1, 2, ...).
+  int64_t GroupsOfLayer(int64_t layer_index) const;
+  static std::vector<std::string> PresetNames();
+};
+
 struct PoolingConfig {
   std::string type = "multi_head";  // multi_head | statistics | channel_context
   int64_t num_head = 16;            // multi_head only; must divide the pooling input dim
@@ -83,25 +122,28 @@ struct PoolingConfig {
 };
 
 struct ModelConfig {
-  std::string type = "resnet";  // resnet | ecapa | xvector
+  std::string type = "resnet";  // resnet | ecapa | repvgg | xvector
   int64_t feat_dim = 80;
   // 0 = resnet: the last stage's channels (resnet.planes.back()); ecapa: 192, the default
   // emb_dim of speaker-net's ECAPA Encoder (its recipes set 256 for c512 and 512 for c1024);
-  // xvector: 512 (tdnn7's width).
+  // xvector: 512 (tdnn7's width); repvgg: 512 (the recipe's; speaker-net requires it set).
   int64_t emb_dim = 0;
   ResNetConfig resnet;
   EcapaConfig ecapa;
+  RepVggConfig repvgg;  // type repvgg
   PoolingConfig pooling;
   double fc2_bn_momentum = 0.5;  // resnet only; ECAPA uses ecapa.bn_momentum
 
   template <class V>
   void Fields(V& v) {
-    v("type", type, "model family: resnet | ecapa | xvector");
+    v("type", type, "model family: resnet | ecapa | repvgg | xvector");
     v("feat_dim", feat_dim, "input feature dimension (80 fbank, 81 kaldi fbank)");
     v("emb_dim", emb_dim,
-      "embedding dimension; 0 = last stage's planes (resnet), 192 (ecapa), 512 (xvector)");
+      "embedding dimension; 0 = last stage's planes (resnet), 192 (ecapa), 512 (xvector, "
+      "repvgg)");
     v("resnet", resnet);
     v("ecapa", ecapa);
+    v("repvgg", repvgg);
     v("pooling", pooling);
     v("fc2_bn_momentum", fc2_bn_momentum, "momentum of the BatchNorm after fc2 (resnet)");
   }
@@ -111,6 +153,7 @@ struct ModelConfig {
   int64_t EmbeddingDim() const;
 
   static constexpr int64_t kEcapaDefaultEmbDim = 192;
+  static constexpr int64_t kRepVggDefaultEmbDim = 512;
   static constexpr int64_t kXVectorDefaultEmbDim = 512;
 };
 

@@ -5,6 +5,7 @@
 
 #include "speakernet/common/error.h"
 #include "speakernet/models/ecapa_tdnn.h"
+#include "speakernet/models/repvgg.h"
 #include "speakernet/models/resnet.h"
 #include "speakernet/models/xvector.h"
 
@@ -14,6 +15,7 @@ std::shared_ptr<SpeakerModel> CreateModel(const ModelConfig& config) {
   config.Validate();
   if (config.type == "resnet") return std::make_shared<ResNetSpeakerModel>(config);
   if (config.type == "ecapa") return std::make_shared<EcapaTdnnSpeakerModel>(config);
+  if (config.type == "repvgg") return std::make_shared<RepVggSpeakerModel>(config);
   if (config.type == "xvector") return std::make_shared<XVectorSpeakerModel>(config);
   Fail(fmt::format("model.type '{}' is not supported", config.type));
 }
@@ -49,6 +51,12 @@ std::string DescribeModel(const ModelConfig& config, const SpeakerModel& model) 
   } else if (config.type == "ecapa") {
     details = fmt::format("C {}, dilations [{}], scale {}, ", config.ecapa.channels,
                           fmt::join(config.ecapa.dilations, ","), config.ecapa.scale);
+  } else if (config.type == "repvgg") {
+    const auto* repvgg = dynamic_cast<const RepVggSpeakerModel*>(&model);
+    details = fmt::format("{} [{}] x [{}], {}", config.repvgg.name,
+                          fmt::join(config.repvgg.ResolvedNumBlocks(), ","),
+                          fmt::join(config.repvgg.ResolvedPlanes(), ","),
+                          repvgg != nullptr && repvgg->Deployed() ? "deploy, " : "");
   }
   return fmt::format("{} ({}{}, emb {}): {} parameters", config.type, details, pooling,
                      model.EmbeddingDim(), WithThousands(CountParameters(model)));
