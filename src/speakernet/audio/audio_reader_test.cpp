@@ -67,15 +67,7 @@ int PeakFrequency(const std::vector<float>& x, int rate, int lo, int hi, size_t 
   return best;
 }
 
-template <class F>
-std::string ErrorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::ErrorOf;
 
 TEST(AudioReader, SoxWavAndFlacDecodeToInt16Over32768) {
   test::ScratchDir dir("audio_sox_pcm");

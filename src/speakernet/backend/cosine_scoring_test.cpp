@@ -18,15 +18,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-template <class F>
-std::string ErrorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::ErrorOf;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);

@@ -16,15 +16,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-template <class F>
-std::string ErrorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::ErrorOf;
 
 const std::vector<float> kA = {1, 2, 3}, kB = {-1, 0.5f, 4}, kC = {0, 0, 1};
 

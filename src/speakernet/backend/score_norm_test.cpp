@@ -18,15 +18,7 @@ namespace {
 using ::testing::HasSubstr;
 using Vec = std::vector<double>;
 
-template <class F>
-std::string ErrorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::ErrorOf;
 
 std::vector<float> RandomVec(std::mt19937& rng, int64_t dim, float offset = 0.3f) {
   std::normal_distribution<float> gauss(offset, 1.0f);

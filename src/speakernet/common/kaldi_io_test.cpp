@@ -40,15 +40,7 @@ std::string Le(T v) {
 
 std::string Int32Field(int32_t v) { return std::string(1, '\x04') + Le(v); }
 
-template <class F>
-std::string ErrorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::ErrorOf;
 
 int CountFiles(const std::string& dir) {
   int n = 0;

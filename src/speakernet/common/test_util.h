@@ -53,6 +53,17 @@ inline std::string RunPython(const std::string& script, const std::vector<std::s
   return out;
 }
 
+// The message of the speakernet::Error that f() throws, or "<no error>".
+template <class F>
+std::string ErrorOf(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
+
 // Raw little-endian float32 files are how reference scripts hand arrays back.
 inline std::vector<float> ReadRawFloats(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
