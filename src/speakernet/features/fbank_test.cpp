@@ -10,38 +10,19 @@
 #include <vector>
 
 #include "speakernet/common/test_util.h"
+#include "speakernet/features/test_signals_test_util.h"
 
 namespace speakernet {
 namespace {
 
+using test::MakeWaves;
+using test::MaxAbsDiff;
 using test::ReadRawFloats;
 using test::RunPython;
 using test::ScratchDir;
 using test::SourcePath;
+using test::ToVector;
 using test::WriteRawFloats;
-
-// Speech-like test signals: a few harmonics with a wandering pitch plus noise, amplitude ~0.3.
-torch::Tensor MakeWaves(int64_t batch, int64_t length, int64_t seed) {
-  torch::manual_seed(seed);
-  const torch::Tensor t = torch::arange(length, torch::kDouble).unsqueeze(0) / 16000.0;
-  const torch::Tensor f0 = 100 + 150 * torch::rand({batch, 1}, torch::kDouble);
-  const torch::Tensor vibrato = 0.3 * torch::sin(2 * M_PI * 3 * t);
-  torch::Tensor wave = torch::zeros({batch, length}, torch::kDouble);
-  for (int h = 1; h <= 5; ++h) {
-    wave += torch::sin(2 * M_PI * h * f0 * t + h * vibrato) / h;
-  }
-  wave = 0.1 * wave + 0.02 * torch::randn({batch, length}, torch::kDouble);
-  return wave.to(torch::kFloat).contiguous();
-}
-
-std::vector<float> ToVector(const torch::Tensor& t) {
-  const torch::Tensor c = t.contiguous().to(torch::kFloat);
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
 
 struct Case {
   std::string name;
