@@ -1,13 +1,17 @@
 // Test-only: speaker-net's state-dict listings ("name\t(shape)\tdtype" per line) and the same
-// listing of one of our models, for line-by-line comparison.
+// listing of one of our models, for line-by-line comparison; and the comparison of our outputs
+// with those of the independent PyTorch references in testdata/.
 #pragma once
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -54,6 +58,25 @@ inline std::vector<std::string> ModelLines(const torch::nn::Module& model) {
     lines.push_back(name + "\t" + PythonShape(t.sizes()) + "\t" + DtypeName(t));
   }
   return lines;
+}
+
+inline std::vector<float> ToVector(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// Max |ref - got| <= tol, after checking that the reference is not (nearly) constant, which
+// would make two trivial outputs look equal.
+inline void ExpectClose(const std::vector<float>& ref, const torch::Tensor& got, double tol,
+                        const std::string& what) {
+  const auto g = ToVector(got);
+  ASSERT_EQ(ref.size(), g.size()) << what;
+  const auto [lo, hi] = std::minmax_element(ref.begin(), ref.end());
+  EXPECT_GT(*hi - *lo, 1e-2) << what << ": reference output is (nearly) constant";
+  double worst = 0;
+  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(double(ref[i]) - g[i]));
+  EXPECT_LE(worst, tol) << what;
+  std::cout << what << ": max |diff| = " << worst << "\n";
 }
 
 }  // namespace speakernet::test

@@ -170,23 +170,8 @@ void ExportState(const torch::nn::Module& model, const test::ScratchDir& dir) {
   }
 }
 
-std::vector<float> ToVector(const torch::Tensor& t) {
-  const auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-void ExpectClose(const std::vector<float>& ref, const torch::Tensor& got, double tol,
-                 const std::string& what) {
-  const auto g = ToVector(got);
-  ASSERT_EQ(ref.size(), g.size()) << what;
-  // Guard against comparing two trivial outputs.
-  const auto [lo, hi] = std::minmax_element(ref.begin(), ref.end());
-  EXPECT_GT(*hi - *lo, 1e-2) << what << ": reference output is (nearly) constant";
-  double worst = 0;
-  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(double(ref[i]) - g[i]));
-  EXPECT_LE(worst, tol) << what;
-  std::cout << what << ": max |diff| = " << worst << "\n";
-}
+using test::ExpectClose;
+using test::ToVector;
 
 // Same weights, same input: the embeddings of an independent PyTorch implementation of the spec
 // (testdata/resnet_reference.py), in train mode (batch statistics, then the running-stat update)
