@@ -196,4 +196,6 @@ void AddComputeFbankCommand(CLI::App& app) {
   });
 }
 
+SPEAKERNET_REGISTER_COMMAND(10, AddComputeFbankCommand);
+
 }  // namespace speakernet

@@ -58,4 +58,6 @@ void AddEvalCommand(CLI::App& app) {
   });
 }
 
+SPEAKERNET_REGISTER_COMMAND(60, AddEvalCommand);
+
 }  // namespace speakernet

@@ -31,4 +31,6 @@ void AddExtractCommand(CLI::App& app) {
   });
 }
 
+SPEAKERNET_REGISTER_COMMAND(40, AddExtractCommand);
+
 }  // namespace speakernet

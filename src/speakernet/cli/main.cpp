@@ -13,12 +13,9 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   app.parse_complete_callback([&] { speakernet::InitLogging(log_level); });
-  speakernet::AddComputeFbankCommand(app);
-  speakernet::AddTrainCommand(app);
-  speakernet::AddExtractCommand(app);
-  speakernet::AddScoreCommand(app);
-  speakernet::AddEvalCommand(app);
-  speakernet::AddModelInfoCommand(app);
+  for (const speakernet::RegisteredCommand& command : speakernet::RegisteredCommands()) {
+    command.add(app);
+  }
   // Subcommands that take `--section.key=value` config overrides (they allow extras) must not
   // fall through: CLI11 would hand their unknown options to the app, which rejects them. They get
   // their own --log-level instead, so that it may still follow the subcommand.

@@ -20,4 +20,6 @@ void AddModelInfoCommand(CLI::App& app) {
   });
 }
 
+SPEAKERNET_REGISTER_COMMAND(35, AddModelInfoCommand);
+
 }  // namespace speakernet

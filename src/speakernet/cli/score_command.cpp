@@ -128,4 +128,6 @@ void AddScoreCommand(CLI::App& app) {
   });
 }
 
+SPEAKERNET_REGISTER_COMMAND(50, AddScoreCommand);
+
 }  // namespace speakernet

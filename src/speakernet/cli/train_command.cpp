@@ -47,4 +47,6 @@ void AddTrainCommand(CLI::App& app) {
   });
 }
 
+SPEAKERNET_REGISTER_COMMAND(20, AddTrainCommand);
+
 }  // namespace speakernet
