@@ -9,6 +9,7 @@ packages=(
   libopenblas0-openmp                 # fast BLAS sharing torch's OpenMP threads (linked via RPATH)
   libjemalloc-dev                     # allocator that keeps pages (faster training)
   libsndfile1-dev libsoxr-dev         # audio decoding and resampling
+  libcairo2-dev                       # DET and score-histogram plots (SVG, PNG)
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   espeak-ng sox                       # the embedded demo corpus
