@@ -9,12 +9,18 @@
 #include <limits>
 #include <random>
 
+#include <spdlog/spdlog.h>
+
+#include "speakernet/augmentation/vad.h"
+#include "speakernet/common/progress.h"
+
 namespace speakernet {
 
 namespace {
 
 // Stream tags keep the plan RNG and the per-batch RNGs independent even for equal numbers.
-constexpr int64_t kPlanStream = 1, kBatchStream = 2;
+constexpr int64_t kPlanStream = 1, kBatchStream = 2, kItemStream = 3, kBalancedStream = 4,
+                  kValidationStream = 5;
 
 // Seeds from 64-bit values split into the 32-bit words std::seed_seq consumes (seed_seq and
 // mt19937_64 are fully specified by the standard, so plans are the same everywhere).
@@ -40,11 +46,48 @@ int64_t UniformBelow(std::mt19937_64& rng, int64_t n) {
   }
 }
 
+// Partial Fisher-Yates: the first k of a random permutation of 0..n-1.
+std::vector<int64_t> SampleWithoutReplacement(std::mt19937_64& rng, int64_t n, int64_t k) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i;
+  for (int64_t i = 0; i < k; ++i) std::swap(v[i], v[i + UniformBelow(rng, n - i)]);
+  v.resize(k);
+  return v;
+}
+
 }  // namespace
+
+uint64_t MixSeed(std::initializer_list<int64_t> values) { return MakeRng(values)(); }
+
+std::vector<std::pair<int64_t, int64_t>> FixedChunkPositions(int64_t samples, double chunk_seconds,
+                                                             double min_chunk_seconds,
+                                                             double overlap,
+                                                             double drop_last_seconds,
+                                                             int sample_rate) {
+  // The expressions of speaker-net's WaveformSamples, in the same floating-point order.
+  constexpr double kFrameOverlap = 0.015;
+  const double sr = sample_rate;
+  const auto chunk = static_cast<int64_t>((chunk_seconds + kFrameOverlap) * sr);
+  const auto min_chunk = static_cast<int64_t>((min_chunk_seconds + kFrameOverlap) * sr);
+  const int64_t overlap_size =
+      overlap == 0 ? 0 : static_cast<int64_t>(overlap * chunk_seconds * sr + kFrameOverlap * sr);
+  const auto drop_last = static_cast<int64_t>((drop_last_seconds + kFrameOverlap) * sr);
+  const int64_t hop = chunk - overlap_size;
+  std::vector<std::pair<int64_t, int64_t>> out;
+  if (samples < chunk) {
+    if (samples >= min_chunk) out.emplace_back(0, samples);
+    return out;
+  }
+  int64_t offset = 0;
+  for (; offset + chunk <= samples; offset += hop) out.emplace_back(offset, chunk);
+  if (offset + drop_last < samples) out.emplace_back(samples - chunk, chunk);
+  return out;
+}
 
 struct ChunkLoader::Epoch {
   int64_t epoch = 0;
-  std::vector<int64_t> order;  // utterance index per slot, shuffled
+  std::vector<int64_t> order;  // chunk index per slot, shuffled (sampler "shuffle")
+  WaveAugmenter::EpochPools pools;
 };
 
 void LoaderConfig::Validate() const {
@@ -53,24 +96,188 @@ void LoaderConfig::Validate() const {
   SN_CHECK(num_workers > 0, "loader.num_workers must be > 0, got {}", num_workers);
   SN_CHECK(prefetch_batches > 0, "loader.prefetch_batches must be > 0, got {}", prefetch_batches);
   SN_CHECK(sample_rate > 0, "loader.sample_rate must be > 0, got {}", sample_rate);
+  SN_CHECK(chunking == "random" || chunking == "fixed",
+           "loader.chunking must be random or fixed, got '{}'", chunking);
+  SN_CHECK(overlap >= 0 && overlap < 1, "loader.overlap must be in [0, 1), got {}", overlap);
+  SN_CHECK(min_chunk_seconds > 0, "loader.min_chunk_seconds must be > 0, got {}",
+           min_chunk_seconds);
+  SN_CHECK(drop_last_seconds >= 0, "loader.drop_last_seconds must be >= 0, got {}",
+           drop_last_seconds);
+  SN_CHECK(amp_th >= 0, "loader.amp_th must be >= 0, got {}", amp_th);
+  SN_CHECK(amp_th == 0 || chunking == "fixed",
+           "loader.amp_th filters fixed chunks: set loader.chunking=fixed (or amp_th=0)");
+  SN_CHECK(sampler == "shuffle" || sampler == "balanced",
+           "loader.sampler must be shuffle or balanced, got '{}'", sampler);
+  if (sampler == "balanced") {
+    SN_CHECK(speakers_per_batch > 0 && chunks_per_speaker > 0 &&
+                 speakers_per_batch * chunks_per_speaker == batch_size,
+             "loader.sampler=balanced needs speakers_per_batch ({}) x chunks_per_speaker ({}) "
+             "== batch_size ({})",
+             speakers_per_batch, chunks_per_speaker, batch_size);
+    SN_CHECK(balanced_batches_per_epoch >= 0,
+             "loader.balanced_batches_per_epoch must be >= 0, got {}", balanced_batches_per_epoch);
+  }
+  SN_CHECK(validation_speakers >= 0, "loader.validation_speakers must be >= 0, got {}",
+           validation_speakers);
+  SN_CHECK(validation_chunks_per_speaker > 0,
+           "loader.validation_chunks_per_speaker must be > 0, got {}",
+           validation_chunks_per_speaker);
+  SN_CHECK(validation_batch_size > 0, "loader.validation_batch_size must be > 0, got {}",
+           validation_batch_size);
+  augment.Validate();
 }
 
 ChunkLoader::ChunkLoader(const DataDir& data, const LoaderConfig& config)
     : config_(config), utts_(data.utterances()) {
+  Init(data);
+  BuildChunks(data);
+  SplitValidation();
+  if (config_.sampler == "balanced") {
+    speaker_chunks_.assign(num_speakers_, {});
+    for (size_t c = 0; c < chunks_.size(); ++c) {
+      speaker_chunks_[labels_[chunks_[c].utterance]].push_back(static_cast<int64_t>(c));
+    }
+    int with_chunks = 0;
+    for (const auto& v : speaker_chunks_) with_chunks += !v.empty();
+    SN_CHECK(with_chunks >= config_.speakers_per_batch,
+             "{}: loader.speakers_per_batch is {} but only {} speakers have chunks", data.dir(),
+             config_.speakers_per_batch, with_chunks);
+  }
+  if (config_.augment.Enabled()) {
+    augmenter_ = std::make_unique<WaveAugmenter>(config_.augment, config_.sample_rate);
+  }
+  SN_CHECK(BatchesPerEpoch() > 0, "{}: {} chunk slots of {} s do not fill one batch of {}",
+           data.dir(), chunks_.size(), config_.chunk_seconds, config_.batch_size);
+  for (int w = 0; w < config_.num_workers; ++w) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+ChunkLoader::ChunkLoader(const DataDir& data, const LoaderConfig& config, std::vector<Chunk> chunks)
+    : config_(config), utts_(data.utterances()) {
+  Init(data);
+  validation_loader_ = true;
+  chunks_ = std::move(chunks);
+  for (const Chunk& c : chunks_) {
+    SN_CHECK(c.utterance >= 0 && c.utterance < static_cast<int64_t>(utts_.size()) &&
+                 c.offset >= 0 && c.length > 0 && c.length <= chunk_samples_,
+             "{}: validation chunk of utterance #{} is not a fixed chunk of this data dir",
+             data.dir(), c.utterance);
+  }
+  SN_CHECK(!chunks_.empty(), "{}: empty validation chunk list", data.dir());
+  for (int w = 0; w < config_.num_workers; ++w) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+void ChunkLoader::Init(const DataDir& data) {
   config_.Validate();
   chunk_samples_ = static_cast<int64_t>((config_.chunk_seconds + 0.015) * config_.sample_rate);
   num_speakers_ = static_cast<int>(data.speakers().size());
-  for (size_t i = 0; i < utts_.size(); ++i) {
-    const Utterance& u = utts_[i];
+  for (const Utterance& u : utts_) {
     labels_.push_back(data.SpeakerIndex(u.speaker));
     samples_.push_back(UtteranceSamples(u, config_.sample_rate));
     SN_CHECK(samples_.back() > 0, "utterance {} is empty ({})", u.id, u.wav);
-    const auto n = std::max<int64_t>(1, static_cast<int64_t>(u.duration / config_.chunk_seconds));
-    slots_.insert(slots_.end(), n, static_cast<int64_t>(i));
   }
-  SN_CHECK(BatchesPerEpoch() > 0, "{}: {} chunk slots of {} s do not fill one batch of {}",
-           data.dir(), slots_.size(), config_.chunk_seconds, config_.batch_size);
-  for (int w = 0; w < config_.num_workers; ++w) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+void ChunkLoader::BuildChunks(const DataDir& data) {
+  if (config_.chunking == "random") {
+    for (size_t i = 0; i < utts_.size(); ++i) {
+      const auto n =
+          std::max<int64_t>(1, static_cast<int64_t>(utts_[i].duration / config_.chunk_seconds));
+      for (int64_t c = 0; c < n; ++c) chunks_.push_back(Chunk{static_cast<int64_t>(i), -1, 0, c});
+    }
+    return;
+  }
+  int64_t silent = 0, skipped = 0;
+  ProgressMeter progress("egs", static_cast<int64_t>(utts_.size()), "utterances");
+  for (size_t i = 0; i < utts_.size(); ++i) {
+    const auto positions =
+        FixedChunkPositions(samples_[i], config_.chunk_seconds, config_.min_chunk_seconds,
+                            config_.overlap, config_.drop_last_seconds, config_.sample_rate);
+    skipped += positions.empty();
+    std::vector<float> audio;
+    if (config_.amp_th > 0 && !positions.empty()) {
+      audio = LoadUtteranceAudio(utts_[i], config_.sample_rate);
+      SN_CHECK(static_cast<int64_t>(audio.size()) >= positions.back().first + positions.back().second,
+               "utterance {}: audio has {} samples, utt2dur says {}", utts_[i].id, audio.size(),
+               samples_[i]);
+    }
+    int64_t counter = 0;
+    for (const auto& [offset, length] : positions) {
+      const int64_t c = counter++;
+      if (!audio.empty() && IsSilentChunk(audio.data() + offset, length, config_.amp_th)) {
+        ++silent;
+        continue;
+      }
+      chunks_.push_back(Chunk{static_cast<int64_t>(i), offset, length, c});
+    }
+    progress.Advance();
+  }
+  spdlog::info("{}: {} fixed chunks of {} samples; {} utterances too short, {} silent chunks "
+               "dropped (amp_th {})",
+               data.dir(), chunks_.size(), chunk_samples_, skipped, silent, config_.amp_th);
+}
+
+void ChunkLoader::SplitValidation() {
+  if (config_.validation_speakers == 0) return;
+  std::vector<std::vector<int64_t>> by_speaker(num_speakers_);
+  for (size_t c = 0; c < chunks_.size(); ++c) {
+    by_speaker[labels_[chunks_[c].utterance]].push_back(static_cast<int64_t>(c));
+  }
+  std::vector<int64_t> candidates;
+  for (int s = 0; s < num_speakers_; ++s) {
+    if (!by_speaker[s].empty()) candidates.push_back(s);
+  }
+  SN_CHECK(config_.validation_speakers <= static_cast<int64_t>(candidates.size()),
+           "loader.validation_speakers is {} but only {} speakers have chunks",
+           config_.validation_speakers, candidates.size());
+  auto rng = MakeRng({config_.seed, kValidationStream});
+  auto picked = SampleWithoutReplacement(rng, static_cast<int64_t>(candidates.size()),
+                                         config_.validation_speakers);
+  for (auto& p : picked) p = candidates[p];
+  std::sort(picked.begin(), picked.end());  // validation list sorted by speaker label
+  std::vector<char> drop(chunks_.size(), 0);
+  for (const int64_t s : picked) {
+    const auto& mine = by_speaker[s];
+    const int64_t k =
+        std::min<int64_t>(config_.validation_chunks_per_speaker, static_cast<int64_t>(mine.size()));
+    for (const int64_t j : SampleWithoutReplacement(rng, static_cast<int64_t>(mine.size()), k)) {
+      Chunk v = chunks_[mine[j]];
+      if (v.offset < 0) {  // random chunking: a fixed centre crop for validation
+        const int64_t len = samples_[v.utterance];
+        v.length = std::min(len, chunk_samples_);
+        v.offset = (len - v.length) / 2;
+      }
+      validation_.push_back(v);
+    }
+  }
+  // Remove the validation chunks and what overlaps them from training.
+  for (size_t c = 0; c < chunks_.size(); ++c) {
+    for (const Chunk& v : validation_) {
+      if (chunks_[c].utterance != v.utterance) continue;
+      // speaker-net drops counter +-1; overlapping ranges are dropped too, because a tail chunk
+      // can also overlap counter - 2 and the split must be disjoint.
+      const Chunk& t = chunks_[c];
+      const bool overlaps = t.offset < v.offset + v.length && v.offset < t.offset + t.length;
+      if (config_.chunking == "random" || std::llabs(t.counter - v.counter) <= 1 || overlaps) {
+        drop[c] = 1;
+      }
+    }
+  }
+  std::vector<Chunk> kept;
+  for (size_t c = 0; c < chunks_.size(); ++c) {
+    if (!drop[c]) kept.push_back(chunks_[c]);
+  }
+  spdlog::info("validation split: {} speakers, {} chunks held out, {} training chunks removed",
+               picked.size(), validation_.size(), chunks_.size() - kept.size());
+  chunks_ = std::move(kept);
+}
+
+int64_t ChunkLoader::NumClasses() const {
+  return static_cast<int64_t>(num_speakers_) * config_.augment.LabelMultiplier();
+}
+
+int64_t ChunkLoader::BatchSize() const {
+  if (!validation_loader_) return config_.batch_size;
+  return std::min<int64_t>(config_.validation_batch_size, static_cast<int64_t>(chunks_.size()));
 }
 
 ChunkLoader::~ChunkLoader() {
@@ -83,11 +290,18 @@ ChunkLoader::~ChunkLoader() {
 }
 
 int64_t ChunkLoader::BatchesPerEpoch() const {
-  return static_cast<int64_t>(slots_.size()) / config_.batch_size;  // drop_last
+  const auto n = static_cast<int64_t>(chunks_.size());
+  if (validation_loader_) return (n + BatchSize() - 1) / BatchSize();  // keeps the last one
+  if (config_.sampler == "balanced" && config_.balanced_batches_per_epoch > 0) {
+    return config_.balanced_batches_per_epoch;
+  }
+  return n / config_.batch_size;  // drop_last
 }
 
 std::vector<int64_t> ChunkLoader::ShuffledSlots(int64_t epoch) const {
-  std::vector<int64_t> order = slots_;
+  std::vector<int64_t> order(chunks_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  if (validation_loader_ || config_.sampler == "balanced") return order;
   auto rng = MakeRng({config_.seed, epoch, kPlanStream});
   for (size_t i = order.size(); i > 1; --i) {  // Fisher-Yates
     std::swap(order[i - 1], order[UniformBelow(rng, static_cast<int64_t>(i))]);
@@ -95,15 +309,46 @@ std::vector<int64_t> ChunkLoader::ShuffledSlots(int64_t epoch) const {
   return order;
 }
 
+// N distinct speakers, M chunks each: without replacement within a speaker while it has enough,
+// else its chunks cycled in a random order.
+std::vector<int64_t> ChunkLoader::BalancedBatch(int64_t epoch, int64_t index) const {
+  auto rng = MakeRng({config_.seed, epoch, index, kBalancedStream});
+  std::vector<int64_t> speakers;
+  for (size_t s = 0; s < speaker_chunks_.size(); ++s) {
+    if (!speaker_chunks_[s].empty()) speakers.push_back(static_cast<int64_t>(s));
+  }
+  std::vector<int64_t> out;
+  for (const int64_t j : SampleWithoutReplacement(rng, static_cast<int64_t>(speakers.size()),
+                                                  config_.speakers_per_batch)) {
+    const auto& mine = speaker_chunks_[speakers[j]];
+    const auto n = static_cast<int64_t>(mine.size());
+    const auto perm = SampleWithoutReplacement(rng, n, n);
+    for (int m = 0; m < config_.chunks_per_speaker; ++m) out.push_back(mine[perm[m % n]]);
+  }
+  return out;
+}
+
 std::vector<ChunkPlan> ChunkLoader::PlanFor(const Epoch& epoch, int64_t index) const {
   auto rng = MakeRng({config_.seed, epoch.epoch, index, kBatchStream});
   const int64_t chunk = chunk_samples_;
-  std::vector<ChunkPlan> plans(config_.batch_size);
-  for (int i = 0; i < config_.batch_size; ++i) {
+  const int64_t first = index * BatchSize();
+  const int64_t b = std::min<int64_t>(BatchSize(), static_cast<int64_t>(chunks_.size()) - first);
+  const bool balanced = !validation_loader_ && config_.sampler == "balanced";
+  const std::vector<int64_t> picked =
+      balanced ? BalancedBatch(epoch.epoch, index)
+               : std::vector<int64_t>(epoch.order.begin() + first, epoch.order.begin() + first + b);
+  std::vector<ChunkPlan> plans(picked.size());
+  for (size_t i = 0; i < picked.size(); ++i) {
     ChunkPlan& p = plans[i];
-    p.utterance = epoch.order[index * config_.batch_size + i];
-    const int64_t len = samples_[p.utterance];
-    if (len >= chunk) {
+    const Chunk& c = chunks_[picked[i]];
+    p.utterance = c.utterance;
+    const int64_t len = c.offset >= 0 ? c.length : samples_[p.utterance];
+    if (c.offset >= 0) {  // fixed position; only a short chunk needs a (wrap) draw
+      p.offset = c.offset;
+      p.length = c.length;
+      const int64_t r = chunk % len;
+      if (len < chunk && r != 0) p.wrap_offset = UniformBelow(rng, len - r + 1);
+    } else if (len >= chunk) {
       p.offset = UniformBelow(rng, len - chunk + 1);
       p.length = chunk;
     } else {
@@ -118,7 +363,15 @@ std::vector<ChunkPlan> ChunkLoader::PlanFor(const Epoch& epoch, int64_t index) c
 std::vector<ChunkPlan> ChunkLoader::PlanBatch(int64_t epoch, int64_t index) const {
   SN_CHECK(index >= 0 && index < BatchesPerEpoch(), "batch index {} outside [0, {})", index,
            BatchesPerEpoch());
-  return PlanFor(Epoch{epoch, ShuffledSlots(epoch)}, index);
+  return PlanFor(*MakeEpoch(epoch), index);
+}
+
+std::shared_ptr<const ChunkLoader::Epoch> ChunkLoader::MakeEpoch(int64_t epoch) const {
+  auto e = std::make_shared<Epoch>();
+  e->epoch = epoch;
+  e->order = ShuffledSlots(epoch);
+  if (augmenter_) e->pools = augmenter_->ForEpoch(config_.seed, epoch);
+  return e;
 }
 
 // Reads one chunk into `row` (chunk_samples_ floats), wrap-padding short utterances.
@@ -137,14 +390,32 @@ ChunkLoader::Result ChunkLoader::Produce(const Epoch& epoch, int64_t index) cons
   Result result;
   try {
     const auto plans = PlanFor(epoch, index);
-    const int64_t b = config_.batch_size;
+    const auto b = static_cast<int64_t>(plans.size());
     auto waves = torch::empty({b, chunk_samples_}, torch::kFloat32);
     auto labels = torch::empty({b}, torch::kInt64);
     float* data = waves.data_ptr<float>();
     int64_t* label = labels.data_ptr<int64_t>();
     for (int64_t i = 0; i < b; ++i) {
-      FillRow(plans[i], data + i * chunk_samples_);
       label[i] = labels_[plans[i].utterance];
+      if (!augmenter_) {
+        FillRow(plans[i], data + i * chunk_samples_);
+        continue;
+      }
+      // Augmented: read -> speed -> corruption -> crop/pad, all draws from the item's own RNG.
+      const ChunkPlan& p = plans[i];
+      std::vector<float> x =
+          LoadUtteranceAudio(utts_[p.utterance], config_.sample_rate, p.offset, p.length);
+      SN_CHECK(static_cast<int64_t>(x.size()) == p.length, "utterance {}: read {} of {} samples",
+               utts_[p.utterance].id, x.size(), p.length);
+      auto rng = MakeRng({config_.seed, epoch.epoch, index, i, kItemStream});
+      try {
+        const AugmentDraw draw = augmenter_->Apply(x, epoch.pools, index * BatchSize() + i, rng);
+        label[i] += static_cast<int64_t>(draw.label_offset) * num_speakers_;
+      } catch (const std::exception& e) {
+        throw Error(fmt::format("utterance {}: augmentation: {}", utts_[p.utterance].id, e.what()));
+      }
+      const std::vector<float> row = PadOrTruncate(x, chunk_samples_, rng);
+      std::memcpy(data + i * chunk_samples_, row.data(), chunk_samples_ * sizeof(float));
     }
     result.batch = Batch{waves, labels, index, 0.0};
   } catch (const std::exception& e) {
@@ -181,7 +452,7 @@ void ChunkLoader::StartEpoch(int64_t epoch, int64_t start_batch) {
   SN_CHECK(epoch >= 0, "epoch must be >= 0, got {}", epoch);
   SN_CHECK(start_batch >= 0 && start_batch <= BatchesPerEpoch(),
            "start batch {} outside [0, {}] for epoch {}", start_batch, BatchesPerEpoch(), epoch);
-  auto state = std::make_shared<const Epoch>(Epoch{epoch, ShuffledSlots(epoch)});
+  auto state = MakeEpoch(epoch);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++generation_;

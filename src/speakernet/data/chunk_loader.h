@@ -1,11 +1,31 @@
-// Random fixed-length training chunks, batched, produced by a pool of worker threads.
+// Fixed-length training chunks, batched, produced by a pool of worker threads.
 //
-// Epoch plan: every utterance owns max(1, floor(duration / chunk_seconds)) slots; the slot list
-// is shuffled with an RNG seeded from (seed, epoch) and cut into consecutive batches, dropping
-// the incomplete last one. The random content of batch k (chunk offsets, wrap-padding offsets)
-// comes from an RNG seeded from (seed, epoch, k) alone. Hence batches do not depend on the
-// number of workers or on timing, and StartEpoch(e, k) reproduces bit for bit the batches k, k+1,
-// ... of an uninterrupted epoch e, which is what exact resume after a checkpoint needs.
+// Chunk list ("egs"), chosen by `chunking`:
+//   random  every utterance owns max(1, floor(duration / chunk_seconds)) slots, each a uniformly
+//           random crop drawn anew every epoch (the default);
+//   fixed   speaker-net's sequential egs (spec §1.2): positions fixed once, chunk_size samples
+//           every chunk_size - overlap_size, plus a tail chunk, short utterances kept whole
+//           when >= min_chunk_seconds. With amp_th > 0 chunks with mean |x| < amp_th are
+//           dropped at construction (speaker-net's egs-time energy gate, spec §1.3).
+// Optionally validation_speakers speakers give validation_chunks_per_speaker chunks each to a
+// held-out validation list (ValidationChunks()); they and their neighbours (fixed chunking:
+// chunk counter +-1 of the same utterance, since chunks overlap; random chunking: the whole
+// utterance) leave the training list. Labels keep DataDir::SpeakerIndex in both lists.
+//
+// Epoch plan (sampler "shuffle"): the chunk list is shuffled with an RNG seeded from
+// (seed, epoch) and cut into consecutive batches, dropping the incomplete last one. Sampler
+// "balanced": batch k holds speakers_per_batch distinct speakers x chunks_per_speaker chunks,
+// drawn from an RNG seeded from (seed, epoch, k). The random content of batch k (chunk offsets,
+// wrap-padding offsets) comes from an RNG seeded from (seed, epoch, k), and with augmentation
+// every item has its own RNG seeded from (seed, epoch, k, item) while noise pools are ordered by
+// a permutation seeded from (seed, epoch) (see data/wave_augmenter.h). Hence batches do not
+// depend on the number of workers or on timing, and StartEpoch(e, k) reproduces bit for bit the
+// batches k, k+1, ... of an uninterrupted epoch e, which is what exact resume after a checkpoint
+// needs.
+//
+// With augmentation (loader.augment, off by default) an item is: read the chunk -> speed
+// perturbation -> environment corruption -> random crop / wrap pad to chunk length (speaker-net
+// WaveDataset order); its label is speaker + SpeedLabelOffset(speed) * num_speakers.
 //
 // Chunk length is int((chunk_seconds + 0.015) * sample_rate): the extra 15 ms (window - hop)
 // yields exactly chunk_seconds / 10 ms fbank frames. An utterance at least that long gives a
@@ -21,6 +41,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +52,7 @@
 
 #include "speakernet/common/error.h"
 #include "speakernet/data/data_dir.h"
+#include "speakernet/data/wave_augmenter.h"
 
 namespace speakernet {
 
@@ -41,6 +63,19 @@ struct LoaderConfig {
   int prefetch_batches = 4;  // batches decoded ahead of the consumer (bounds memory)
   int64_t seed = 1024;
   int sample_rate = 16000;
+  std::string chunking = "random";  // random | fixed
+  double overlap = 0.1;             // fixed: overlap fraction of chunk_seconds
+  double min_chunk_seconds = 2.0;   // fixed: shorter utterances are skipped
+  double drop_last_seconds = 0.2;   // fixed: a tail chunk only when more than this remains
+  double amp_th = 0.0;              // fixed: drop chunks with mean |x| below this (0 = off)
+  std::string sampler = "shuffle";  // shuffle | balanced
+  int speakers_per_batch = 0;       // balanced: N
+  int chunks_per_speaker = 0;       // balanced: M (batch_size must be N * M)
+  int64_t balanced_batches_per_epoch = 0;  // balanced: 0 = chunks / batch_size
+  int validation_speakers = 0;             // 0 = no validation split
+  int validation_chunks_per_speaker = 2;
+  int validation_batch_size = 512;
+  AugmentConfig augment;
 
   template <class V>
   void Fields(V& v) {
@@ -50,6 +85,22 @@ struct LoaderConfig {
     v("prefetch_batches", prefetch_batches, "batches prepared ahead of the trainer");
     v("seed", seed, "base seed of the epoch plans and chunk offsets");
     v("sample_rate", sample_rate, "audio is resampled to this rate");
+    v("chunking", chunking, "random (new crop every epoch) | fixed (speaker-net sequential egs)");
+    v("overlap", overlap, "fixed chunking: overlap as a fraction of chunk_seconds");
+    v("min_chunk_seconds", min_chunk_seconds, "fixed chunking: shortest utterance kept");
+    v("drop_last_seconds", drop_last_seconds,
+      "fixed chunking: add a tail chunk when more than this is left");
+    v("amp_th", amp_th, "fixed chunking: drop chunks with mean |x| below this (0 = off)");
+    v("sampler", sampler, "shuffle | balanced (speakers_per_batch x chunks_per_speaker)");
+    v("speakers_per_batch", speakers_per_batch, "balanced sampler: speakers per batch");
+    v("chunks_per_speaker", chunks_per_speaker, "balanced sampler: chunks per speaker");
+    v("balanced_batches_per_epoch", balanced_batches_per_epoch,
+      "balanced sampler: batches per epoch (0 = chunks / batch_size)");
+    v("validation_speakers", validation_speakers, "speakers giving validation chunks (0 = none)");
+    v("validation_chunks_per_speaker", validation_chunks_per_speaker,
+      "validation chunks per validation speaker");
+    v("validation_batch_size", validation_batch_size, "validation batch size");
+    v("augment", augment);
   }
   void Validate() const;
 };
@@ -60,6 +111,26 @@ struct Batch {
   int64_t index = 0;        // batch index within the epoch
   double wait_seconds = 0;  // how long Next() blocked for it (data-loading stall)
 };
+
+// One entry of the chunk list.
+struct Chunk {
+  int64_t utterance = 0;  // index into DataDir::utterances()
+  int64_t offset = -1;    // first sample; -1 = a random crop every epoch
+  int64_t length = 0;     // samples (<= chunk samples); unused when offset == -1
+  int64_t counter = 0;    // index of the chunk within its utterance
+};
+
+// speaker-net's sequential egs positions for an utterance of `samples` samples (spec §1.2):
+// [offset, length] pairs. Empty when the utterance is shorter than min_chunk_seconds.
+std::vector<std::pair<int64_t, int64_t>> FixedChunkPositions(int64_t samples, double chunk_seconds,
+                                                             double min_chunk_seconds,
+                                                             double overlap,
+                                                             double drop_last_seconds,
+                                                             int sample_rate);
+
+// A portable 64-bit seed mixed from several values (std::seed_seq + mt19937_64), e.g. for the
+// trainer's per-batch SpecAugment generator.
+uint64_t MixSeed(std::initializer_list<int64_t> values);
 
 // The sample positions one batch item reads and how it is completed to chunk length.
 struct ChunkPlan {
@@ -73,6 +144,9 @@ class ChunkLoader {
  public:
   // `data` must have durations (DataDir::EnsureDurations or utt2dur); it is copied.
   ChunkLoader(const DataDir& data, const LoaderConfig& config);
+  // A validation loader over `chunks` (normally another loader's ValidationChunks()): fixed
+  // order, no augmentation, batches of validation_batch_size, the last one possibly smaller.
+  ChunkLoader(const DataDir& data, const LoaderConfig& config, std::vector<Chunk> chunks);
   ~ChunkLoader();  // stops and joins the workers
   ChunkLoader(const ChunkLoader&) = delete;
   ChunkLoader& operator=(const ChunkLoader&) = delete;
@@ -80,7 +154,13 @@ class ChunkLoader {
   int64_t BatchesPerEpoch() const;
   int64_t ChunkSamples() const { return chunk_samples_; }
   int NumSpeakers() const { return num_speakers_; }
-  int64_t NumSlots() const { return static_cast<int64_t>(slots_.size()); }
+  // Classifier outputs: NumSpeakers() times the speed-label multiplier (3 with speeds
+  // {0.9, 1.0, 1.1}, else 1).
+  int64_t NumClasses() const;
+  int64_t NumSlots() const { return static_cast<int64_t>(chunks_.size()); }
+  const std::vector<Chunk>& Chunks() const { return chunks_; }
+  const std::vector<Chunk>& ValidationChunks() const { return validation_; }
+  bool IsValidation() const { return validation_loader_; }
 
   // Starts (or restarts) epoch `epoch` at batch `start_batch`, abandoning any epoch in flight.
   void StartEpoch(int64_t epoch, int64_t start_batch = 0);
@@ -98,17 +178,27 @@ class ChunkLoader {
     std::string error;  // non-empty when producing the batch failed
   };
 
+  void Init(const DataDir& data);
+  void BuildChunks(const DataDir& data);
+  void SplitValidation();
+  std::shared_ptr<const Epoch> MakeEpoch(int64_t epoch) const;
   std::vector<int64_t> ShuffledSlots(int64_t epoch) const;
+  std::vector<int64_t> BalancedBatch(int64_t epoch, int64_t index) const;
   std::vector<ChunkPlan> PlanFor(const Epoch& epoch, int64_t index) const;
   Result Produce(const Epoch& epoch, int64_t index) const;
   void FillRow(const ChunkPlan& plan, float* row) const;
   void WorkerLoop();
+  int64_t BatchSize() const;
 
   LoaderConfig config_;
   std::vector<Utterance> utts_;
   std::vector<int64_t> labels_;   // per utterance
   std::vector<int64_t> samples_;  // per utterance, at config_.sample_rate
-  std::vector<int64_t> slots_;    // utterance index per slot, unshuffled
+  std::vector<Chunk> chunks_;      // training (or validation) chunks, unshuffled
+  std::vector<Chunk> validation_;  // held out from chunks_ (training loader only)
+  std::vector<std::vector<int64_t>> speaker_chunks_;  // balanced: chunk indices per speaker
+  bool validation_loader_ = false;
+  std::unique_ptr<WaveAugmenter> augmenter_;  // null when augmentation is off
   int64_t chunk_samples_ = 0;
   int num_speakers_ = 0;
 

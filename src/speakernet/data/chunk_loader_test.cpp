@@ -6,6 +6,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
+#include <set>
 
 #include "speakernet/audio/audio_reader.h"
 #include "speakernet/common/test_util.h"
@@ -259,6 +262,272 @@ TEST_F(ChunkLoaderTest, RejectsBadConfigAndUnknownDurations) {
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("utt0"));
   }
+}
+
+// ----------------------------------------------------------------- fixed-position egs (§1.2)
+
+// Hand-derived from the spec's formulas and its table (2 s: chunk 32240, hop 28800, drop-last
+// 3440, min 32240; 6 s: chunk 96240, hop 86400, drop-last 9840, min 32240).
+TEST(FixedChunkPositions, MatchTheSpecTable) {
+  using P = std::vector<std::pair<int64_t, int64_t>>;
+  auto two = [](int64_t n) { return FixedChunkPositions(n, 2.0, 2.0, 0.1, 0.2, 16000); };
+  auto six = [](int64_t n) { return FixedChunkPositions(n, 6.0, 2.0, 0.1, 0.6, 16000); };
+  // 100000: 0, 28800, 57600 fit; offset 86400 + 3440 < 100000 adds the tail [67760, 100000).
+  EXPECT_EQ(two(100000), (P{{0, 32240}, {28800, 32240}, {57600, 32240}, {67760, 32240}}));
+  EXPECT_EQ(two(32240), (P{{0, 32240}}));  // 28800 + 3440 = 32240 is not < 32240: no tail
+  EXPECT_EQ(two(32239), P{});               // shorter than min_chunk 32240: skipped
+  // 61040 = 28800 + 32240: two chunks end exactly at L, the next offset 57600 + 3440 = 61040 is
+  // not < L, so no tail; one more sample and the tail [28801, 61041) appears.
+  EXPECT_EQ(two(61040), (P{{0, 32240}, {28800, 32240}}));
+  EXPECT_EQ(two(61041), (P{{0, 32240}, {28800, 32240}, {28801, 32240}}));
+  EXPECT_EQ(six(50000), (P{{0, 50000}}));  // one short chunk, wrap-padded at load time
+  EXPECT_EQ(six(200000), (P{{0, 96240}, {86400, 96240}, {103760, 96240}}));
+  EXPECT_EQ(six(32239), P{});
+}
+
+class FixedChunkTest : public ChunkLoaderTest {
+ protected:
+  LoaderConfig Fixed(int workers = 2) {
+    LoaderConfig c = Config(workers);
+    c.chunking = "fixed";
+    c.min_chunk_seconds = 0.2;  // 215 samples
+    c.drop_last_seconds = 0.2;  // 215
+    c.overlap = 0.1;            // overlap_size int(0.1*0.5*1000 + 15) = 65: hop 450
+    return c;
+  }
+};
+
+TEST_F(FixedChunkTest, ChunksSitAtTheHandDerivedPositions) {
+  DataDir d = Data();
+  ChunkLoader loader(d, Fixed());
+  std::vector<std::pair<int64_t, int64_t>> utt0;
+  for (const Chunk& c : loader.Chunks()) {
+    if (c.utterance == 0) utt0.emplace_back(c.offset, c.length);
+  }
+  // 3000 samples: 0..2250 every 450 fit 515; offset 2700 + 215 < 3000 adds [2485, 3000).
+  EXPECT_EQ(utt0, (std::vector<std::pair<int64_t, int64_t>>{
+                      {0, 515}, {450, 515}, {900, 515}, {1350, 515}, {1800, 515}, {2250, 515},
+                      {2485, 515}}));
+  // The batches read exactly those positions (samples are traceable), the same in every epoch.
+  for (int64_t epoch : {0, 1}) {
+    loader.StartEpoch(epoch);
+    while (auto b = loader.Next()) {
+      const auto plans = loader.PlanBatch(epoch, b->index);
+      for (int i = 0; i < 4; ++i) {
+        const Sample s = Decode(b->waves[i][0].item<float>());
+        EXPECT_EQ(s.utt, plans[i].utterance);
+        bool known = false;
+        for (const Chunk& c : loader.Chunks()) {
+          known |= c.utterance == s.utt && c.offset == s.pos;
+        }
+        EXPECT_TRUE(known) << "utt " << s.utt << " pos " << s.pos;
+      }
+    }
+  }
+}
+
+TEST_F(FixedChunkTest, SilentChunksAreDropped) {
+  DataDir d = Data();
+  // utt5 (1000 samples) has chunks [0, 515) and [450, 965). Its code is 5 + t, so the mean |x|
+  // is (5 + 257) / 32768 = 0.0080 and (5 + 450 + 257) / 32768 = 0.0217; every other chunk of the
+  // corpus has mean |x| > 0.05. amp_th 0.01 drops exactly the first.
+  LoaderConfig c = Fixed();
+  const auto all = ChunkLoader(d, c).Chunks();
+  c.amp_th = 0.01;
+  const auto kept = ChunkLoader(d, c).Chunks();
+  EXPECT_EQ(kept.size() + 1, all.size());
+  for (const Chunk& k : kept) EXPECT_FALSE(k.utterance == 5 && k.offset == 0);
+  bool second = false;
+  for (const Chunk& k : kept) second |= k.utterance == 5 && k.offset == 450;
+  EXPECT_TRUE(second);
+  c.chunking = "random";
+  EXPECT_THROW(ChunkLoader(d, c), Error);  // the gate belongs to fixed egs
+}
+
+// ----------------------------------------------------------------------- validation split
+
+TEST_F(FixedChunkTest, ValidationSplitIsDisjointAndUsesTheTrainingLabels) {
+  DataDir d = Data();
+  for (const std::string chunking : {"fixed", "random"}) {
+    LoaderConfig c = Fixed();
+    c.chunking = chunking;
+    c.validation_speakers = 2;
+    c.validation_chunks_per_speaker = 2;
+    c.validation_batch_size = 3;
+    ChunkLoader train(d, c);
+    const auto& val = train.ValidationChunks();
+    ASSERT_EQ(val.size(), 4u) << chunking;
+    std::set<int64_t> speakers;
+    for (const Chunk& v : val) {
+      speakers.insert(d.SpeakerIndex(d.utterances()[v.utterance].speaker));
+      for (const Chunk& t : train.Chunks()) {
+        if (t.utterance != v.utterance) continue;
+        ASSERT_NE(chunking, "random") << "random chunks take whole utterances: none may remain";
+        EXPECT_TRUE(t.offset + t.length <= v.offset || v.offset + v.length <= t.offset)
+            << "train chunk at " << t.offset << " overlaps validation chunk at " << v.offset;
+      }
+    }
+    EXPECT_EQ(speakers.size(), 2u);
+    ChunkLoader valid(d, c, val);
+    EXPECT_EQ(valid.NumClasses(), train.NumClasses());
+    EXPECT_EQ(valid.BatchesPerEpoch(), 2);  // 3 + 1: the last batch is kept
+    valid.StartEpoch(0);
+    std::vector<int64_t> labels;
+    while (auto b = valid.Next()) {
+      for (int64_t i = 0; i < b->labels.size(0); ++i) {
+        const Sample s = Decode(b->waves[i][0].item<float>());
+        // The label is the speaker index of the data dir, as in training (spk = utt % 4).
+        EXPECT_EQ(b->labels[i].item<int64_t>(), d.SpeakerIndex("spk" + std::to_string(s.utt % 4)));
+        labels.push_back(b->labels[i].item<int64_t>());
+      }
+    }
+    EXPECT_EQ(labels.size(), 4u);
+    EXPECT_TRUE(std::is_sorted(labels.begin(), labels.end()));
+  }
+}
+
+// ----------------------------------------------------------------------- balanced sampler
+
+TEST_F(FixedChunkTest, BalancedSamplerGivesNSpeakersTimesMChunks) {
+  DataDir d = Data();
+  LoaderConfig c = Fixed();
+  c.sampler = "balanced";
+  c.speakers_per_batch = 3;
+  c.chunks_per_speaker = 2;
+  c.batch_size = 6;
+  c.balanced_batches_per_epoch = 5;
+  ChunkLoader loader(d, c);
+  EXPECT_EQ(loader.BatchesPerEpoch(), 5);
+  loader.StartEpoch(2);
+  const auto all = Drain(loader);
+  ASSERT_EQ(all.size(), 5u);
+  for (const Batch& b : all) {
+    ASSERT_EQ(b.labels.size(0), 6);
+    std::map<int64_t, int> per_speaker;
+    for (int i = 0; i < 6; ++i) ++per_speaker[b.labels[i].item<int64_t>()];
+    EXPECT_EQ(per_speaker.size(), 3u);
+    for (const auto& [spk, n] : per_speaker) EXPECT_EQ(n, 2) << "speaker " << spk;
+  }
+  ChunkLoader resumed(d, c);
+  resumed.StartEpoch(2, 3);
+  ExpectSame(std::vector<Batch>(all.begin() + 3, all.end()), Drain(resumed));
+  c.batch_size = 5;
+  EXPECT_THROW(ChunkLoader(d, c), Error);
+}
+
+// ------------------------------------------------------------------- online augmentation
+
+class AugmentedLoaderTest : public FixedChunkTest {
+ protected:
+  void SetUp() override {
+    FixedChunkTest::SetUp();
+    std::mt19937 rng(3);
+    std::normal_distribution<float> g(0.f, 0.1f);
+    auto write = [&](const std::string& sub, int index, int n, bool rir) {
+      std::filesystem::create_directories(dir_ / sub);
+      std::vector<float> x(n);
+      for (int t = 0; t < n; ++t) x[t] = rir ? float(std::exp(-t / 20.0) * g(rng)) : g(rng);
+      if (rir) x[3] = 0.9f;
+      WriteWav(dir_ / (sub + "/" + std::to_string(index) + ".wav"), x, kRate);
+    };
+    for (int i = 0; i < 3; ++i) {
+      write("noise", i, 300 + 400 * i, false);  // shorter and longer than a chunk
+      write("speech", i, 900, false);
+      write("rir", i, 120, true);
+      write("point", i, 200, false);
+    }
+  }
+  LoaderConfig Augmented(int workers = 2) {
+    LoaderConfig c = Fixed(workers);
+    c.augment.mode = "chain";
+    c.augment.noise_sets = {dir_ / "noise"};
+    c.augment.babble_sets = {dir_ / "speech"};
+    c.augment.babble.speaker_count_low = c.augment.babble.speaker_count_high = 2;
+    c.augment.reverb_sets = {dir_ / "rir"};
+    c.augment.real_reverb_sets = {dir_ / "rir"};
+    c.augment.point_noise_sets = {dir_ / "point"};
+    return c;
+  }
+};
+
+TEST_F(AugmentedLoaderTest, ResumeReproducesAugmentedBatchesExactly) {
+  DataDir d = Data();
+  ChunkLoader full(d, Augmented(1));
+  ASSERT_EQ(full.NumClasses(), 12);  // 4 speakers x 3 speeds
+  full.StartEpoch(1);
+  const auto all = Drain(full);
+  ASSERT_GE(all.size(), 5u);
+  // A fresh loader (another worker count, preloaded pools, an abandoned epoch first) resumed at
+  // batch 3 yields the same tensors: the augmentation draws do not depend on history.
+  LoaderConfig other = Augmented(3);
+  other.augment.preload = true;
+  ChunkLoader resumed(d, other);
+  resumed.StartEpoch(0);
+  ASSERT_TRUE(resumed.Next().has_value());
+  resumed.StartEpoch(1, 3);
+  ExpectSame(std::vector<Batch>(all.begin() + 3, all.end()), Drain(resumed));
+  // And augmentation really acts: the clean loader gives other samples for the same plans.
+  ChunkLoader clean(d, Fixed());
+  clean.StartEpoch(1);
+  const auto plain = Drain(clean);
+  int differing = 0;
+  for (size_t k = 0; k < all.size(); ++k) differing += !torch::equal(all[k].waves, plain[k].waves);
+  EXPECT_GE(differing, int(all.size()) - 1);
+  // Another epoch draws other augmentation.
+  full.StartEpoch(2);
+  EXPECT_FALSE(torch::equal(Drain(full)[0].waves, all[0].waves));
+}
+
+TEST_F(AugmentedLoaderTest, SpeedPerturbedLabelsAreSpeakerPlusOffsetTimesSpeakers) {
+  DataDir d = Data();
+  const int S = 4;
+  // One factor at a time: every label is speaker + offset * S, offset {1.0: 0, 0.9: 1, 1.1: 2}.
+  for (const auto& [speed, offset] : std::vector<std::pair<double, int>>{{0.9, 1}, {1.1, 2}, {1.0, 0}}) {
+    LoaderConfig c = Fixed();
+    c.augment.mode = "speed";
+    c.augment.speed.speeds = {speed};
+    ChunkLoader loader(d, c);
+    loader.StartEpoch(0);
+    while (auto b = loader.Next()) {
+      const auto plans = loader.PlanBatch(0, b->index);
+      for (int i = 0; i < 4; ++i) {
+        const int64_t spk = d.SpeakerIndex(d.utterances()[plans[i].utterance].speaker);
+        EXPECT_EQ(b->labels[i].item<int64_t>(), spk + offset * S) << "speed " << speed;
+      }
+    }
+  }
+  // All three factors: labels cover three blocks, each congruent to the plan's speaker mod S.
+  LoaderConfig c = Fixed();
+  c.augment.mode = "speed";
+  ChunkLoader loader(d, c);
+  EXPECT_EQ(loader.NumClasses(), 3 * S);
+  std::set<int64_t> blocks;
+  for (int64_t epoch = 0; epoch < 3; ++epoch) {
+    loader.StartEpoch(epoch);
+    while (auto b = loader.Next()) {
+      const auto plans = loader.PlanBatch(epoch, b->index);
+      for (int i = 0; i < 4; ++i) {
+        const int64_t label = b->labels[i].item<int64_t>();
+        EXPECT_EQ(label % S, d.SpeakerIndex(d.utterances()[plans[i].utterance].speaker));
+        blocks.insert(label / S);
+      }
+    }
+  }
+  EXPECT_EQ(blocks, (std::set<int64_t>{0, 1, 2}));
+}
+
+TEST_F(AugmentedLoaderTest, MissingSetsAndUnknownModesAreRejected) {
+  DataDir d = Data();
+  LoaderConfig c = Augmented();
+  c.augment.babble_sets.clear();
+  EXPECT_THROW(ChunkLoader(d, c), Error);
+  c.augment.babble_weight = 0;  // dropping the entry makes the set unnecessary
+  EXPECT_NO_THROW(ChunkLoader(d, c));
+  c.augment.mode = "sometimes";
+  EXPECT_THROW(ChunkLoader(d, c), Error);
+  c = Augmented();
+  c.augment.noise_sets = {dir_ / "no_such_dir"};
+  EXPECT_THROW(ChunkLoader(d, c), Error);
 }
 
 }  // namespace
