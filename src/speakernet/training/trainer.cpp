@@ -1,5 +1,6 @@
 #include "speakernet/training/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "speakernet/augmentation/spec_augment.h"
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/config.h"
 #include "speakernet/common/error.h"
@@ -62,6 +64,7 @@ struct Trainer::State {
   torch::Device device{torch::kCPU};
   std::unique_ptr<DataDir> data;
   std::unique_ptr<ChunkLoader> loader;
+  std::unique_ptr<ChunkLoader> valid_loader;  // null without a validation split
   std::unique_ptr<Fbank> fbank;
   std::shared_ptr<SpeakerModel> model;
   MarginSoftmax loss{nullptr};
@@ -107,7 +110,36 @@ void AppendCsvRow(const std::string& path, const std::string& row) {
   out << row << "\n";
 }
 
+void AppendValidRow(const std::string& path, const std::string& row) {
+  const bool fresh = !fs::exists(path);
+  std::ofstream out(path, std::ios::app);
+  if (fresh) out << "epoch,global_step,valid_loss,valid_accuracy,chunks\n";
+  out << row << "\n";
+}
+
 }  // namespace
+
+// Loss and accuracy on the held-out chunks: eval mode, no augmentation, same label space.
+std::pair<double, double> Trainer::Validate() {
+  auto& s = *state_;
+  torch::NoGradGuard no_grad;
+  s.model->eval();
+  s.loss->eval();
+  double loss = 0, correct = 0, n = 0;
+  s.valid_loader->StartEpoch(0);
+  while (auto batch = s.valid_loader->Next()) {
+    const torch::Tensor feats = (*s.fbank)(batch->waves.to(s.device), /*training=*/false);
+    const torch::Tensor labels = batch->labels.to(s.device);
+    auto out = s.loss->forward(s.model->ForwardClassifierInput(feats), labels);
+    const auto b = static_cast<double>(labels.size(0));
+    loss += out.loss.item<double>() * b;
+    correct += out.logits.argmax(1).eq(labels).sum().item<double>();
+    n += b;
+  }
+  s.model->train();
+  s.loss->train();
+  return {loss / n, correct / n};
+}
 
 TrainSummary Trainer::Run(const std::string& resume) {
   auto& s = *state_;
@@ -125,24 +157,30 @@ TrainSummary Trainer::Run(const std::string& resume) {
            s.data_dir);
   s.data->EnsureDurations();
   s.loader = std::make_unique<ChunkLoader>(*s.data, cfg.loader);
+  if (!s.loader->ValidationChunks().empty()) {
+    s.valid_loader =
+        std::make_unique<ChunkLoader>(*s.data, cfg.loader, s.loader->ValidationChunks());
+  }
   const int64_t iters_per_epoch = s.loader->BatchesPerEpoch();
   SN_CHECK(iters_per_epoch > 0, "data dir '{}' gives no full batch of {} chunks", s.data_dir,
            cfg.loader.batch_size);
   const auto num_speakers = static_cast<int64_t>(s.data->speakers().size());
+  // Speed perturbation makes every speaker three classes (spec §1.4); otherwise classes = speakers.
+  const int64_t num_classes = s.loader->NumClasses();
 
   torch::manual_seed(static_cast<uint64_t>(cfg.trainer.seed));
   s.fbank = std::make_unique<Fbank>(cfg.features);
   s.model = CreateModel(cfg.model);
-  s.loss = MarginSoftmax(s.model->EmbeddingDim(), num_speakers, cfg.loss);
+  s.loss = MarginSoftmax(s.model->EmbeddingDim(), num_classes, cfg.loss);
   s.model->to(s.device);
   s.loss->to(s.device);
   s.parameters = s.model->parameters();
   for (auto& p : s.loss->parameters()) s.parameters.push_back(p);
   s.optimizer = MakeOptimizer(cfg.optimizer, s.parameters);
   s.checkpointer = std::make_unique<Checkpointer>(s.exp_dir, cfg.trainer.keep_periodic);
-  spdlog::info("train: {}; {} speakers, {} utterances, {} iterations/epoch",
-               DescribeModel(cfg.model, *s.model), num_speakers, s.data->NumUtterances(),
-               iters_per_epoch);
+  spdlog::info("train: {}; {} speakers ({} classes), {} utterances, {} iterations/epoch",
+               DescribeModel(cfg.model, *s.model), num_speakers, num_classes,
+               s.data->NumUtterances(), iters_per_epoch);
 
   TrainingPosition pos;
   if (resume.empty()) {
@@ -186,6 +224,11 @@ TrainSummary Trainer::Run(const std::string& resume) {
       {
         torch::NoGradGuard no_grad;
         feats = (*s.fbank)(batch->waves.to(s.device), /*training=*/true);
+        if (cfg.loader.augment.spec_augment) {
+          // Seeded from (seed, epoch, batch) like the loader, so resume redraws the same masks.
+          auto gen = at::detail::createCPUGenerator(MixSeed({cfg.loader.seed, epoch, iter, 77}));
+          SpecAugment(feats, cfg.loader.augment.spec, gen);
+        }
       }
       const torch::Tensor labels = batch->labels.to(s.device);
       auto out = s.loss->forward(s.model->ForwardClassifierInput(feats), labels);
@@ -252,6 +295,17 @@ TrainSummary Trainer::Run(const std::string& resume) {
         stop = true;
         break;
       }
+    }
+    if (epoch_finished && s.valid_loader) {
+      const auto [valid_loss, valid_acc] = Validate();
+      spdlog::info("epoch {}/{} validation | loss {:.4f} acc {:.2f}% on {} chunks", epoch + 1,
+                   cfg.trainer.epochs, valid_loss, 100 * valid_acc,
+                   s.loader->ValidationChunks().size());
+      summary.valid_loss = valid_loss;
+      summary.valid_accuracy = valid_acc;
+      AppendValidRow((fs::path(s.exp_dir) / "valid_log.csv").string(),
+                     fmt::format("{},{},{:.6f},{:.6f},{}", epoch + 1, pos.global_step, valid_loss,
+                                 valid_acc, s.loader->ValidationChunks().size()));
     }
     if (epoch_finished) {
       const TrainingPosition next{epoch + 1, 0, pos.global_step};

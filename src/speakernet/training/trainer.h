@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "speakernet/training/train_config.h"
 
@@ -14,6 +15,8 @@ struct TrainSummary {
   int64_t steps = 0;       // optimizer steps taken in this run
   double last_loss = 0;    // mean loss over the last report interval
   double last_accuracy = 0;
+  double valid_loss = -1;  // last end-of-epoch validation (-1 = no validation split)
+  double valid_accuracy = -1;
   std::string last_checkpoint;
 };
 
@@ -27,6 +30,7 @@ class Trainer {
   TrainSummary Run(const std::string& resume = "");
 
  private:
+  std::pair<double, double> Validate();  // (mean loss, accuracy)
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fstream>
+
 #include "speakernet/common/test_util.h"
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/toy_experiment_test_util.h"
@@ -66,6 +68,49 @@ TEST(Trainer, LossDecreasesOnSeparableToyData) {
   const TrainSummary longer = Trainer(c, data, dir / "long").Run();
   EXPECT_LT(longer.last_loss, first);
   EXPECT_GT(longer.last_accuracy, 0.6);
+}
+
+// With speed perturbation, SpecAugment and a validation split the resume property still holds,
+// the classifier has 3 x speakers rows and every epoch reports validation loss/accuracy.
+TEST(Trainer, AugmentedRunWithValidationResumesExactly) {
+  test::ScratchDir dir("sn_trainer_aug");
+  const std::string data = MakeToyData(dir);
+  TrainConfig c = TinyConfig();
+  c.loader.augment.mode = "speed";
+  c.loader.augment.spec_augment = true;
+  c.loader.validation_speakers = 2;
+  c.loader.validation_chunks_per_speaker = 1;
+  c.loader.validation_batch_size = 2;
+  const TrainSummary full = Trainer(c, data, dir / "full").Run();
+  EXPECT_GE(full.valid_accuracy, 0.0);
+  EXPECT_LE(full.valid_accuracy, 1.0);
+  EXPECT_GT(full.valid_loss, 0.0);
+  std::ifstream log(dir / "full/valid_log.csv");
+  std::string line;
+  int rows = 0;
+  while (std::getline(log, line)) ++rows;
+  EXPECT_EQ(rows, 1 + c.trainer.epochs);  // header + one row per epoch
+
+  TrainConfig first = c;
+  first.trainer.max_iters = 3;
+  Trainer(first, data, dir / "split").Run();
+  Trainer(c, data, dir / "split").Run("latest");
+  const StateDict a = FinalModel(dir / "full");
+  const StateDict b = FinalModel(dir / "split");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first << " differs after resume";
+  }
+  // 3 speakers x 3 speed classes in the classifier.
+  const auto ckpt = Checkpointer(dir / "full", 1).Latest().value();
+  bool found = false;
+  for (const auto& [name, tensor] : Checkpointer::LoadModelState(ckpt)) {
+    if (name == std::string(kClassifierPrefix) + "weight") {
+      EXPECT_EQ(tensor.size(0), 9 * c.loss.K) << name;
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace
