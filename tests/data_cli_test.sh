@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Command-line test of `speakernet compute-vad` on a synthetic signal whose answer is known by
+# construction: 1 s of faint noise, 1 s of a loud tone, 1 s of faint noise (16 kHz). With
+# Kaldi's defaults the threshold is 5 + 0.5 * mean(log energy), about 12, between the noise
+# frames' log energy (about 8.5) and the tone frames' (about 23.7), so every 25 ms frame lying
+# wholly inside the tone must be voiced and every frame wholly inside the noise unvoiced.
+# The ark/scp is parsed here with plain Python (Kaldi binary float-vector layout), not with
+# speakernet's reader. Also checks that a bad option is an error naming it.
+#
+#   bash tests/data_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]
+# Needs /usr/bin/python3 with numpy; exit 77 (skip) without.
+set -uo pipefail
+export LC_ALL=C
+
+bin=${1:?usage: data_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]}
+py=/usr/bin/python3
+$py -c 'import numpy' 2>/dev/null || { echo "SKIP: $py has no numpy"; exit 77; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/sn_data_cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; [[ -s $work/err ]] && tail -n 20 "$work/err" >&2; exit 1; }
+
+mkdir -p "$work/data"
+$py - "$work" <<'PY' || fail "could not write the synthetic data"
+import sys, wave, numpy as np
+work = sys.argv[1]
+rng = np.random.default_rng(5)
+sr = 16000
+t = np.arange(sr) / sr
+for name, tone_amp in (("a", 0.3), ("b", 0.5)):
+    x = np.concatenate([rng.normal(0, 1e-4, sr), tone_amp * np.sin(2 * np.pi * 440 * t),
+                        rng.normal(0, 1e-4, sr)])
+    pcm = np.clip(np.round(x * 32768), -32768, 32767).astype("<i2")
+    with wave.open(f"{work}/{name}.wav", "wb") as w:
+        w.setnchannels(1); w.setsampwidth(2); w.setframerate(sr); w.writeframes(pcm.tobytes())
+with open(f"{work}/data/wav.scp", "w") as f:
+    for name in ("a", "b"):
+        f.write(f"utt_{name} {work}/{name}.wav\n")
+PY
+
+"$bin" compute-vad --data "$work/data" --out "$work/vad" >"$work/out" 2>"$work/err" ||
+  fail "compute-vad exited with $?"
+for f in vad.ark vad.scp vad.yaml; do [[ -s $work/vad/$f ]] || fail "missing $f"; done
+
+$py - "$work/vad" <<'PY' || fail "VAD decisions are wrong"
+import struct, sys
+import numpy as np
+out = sys.argv[1]
+lines = open(f"{out}/vad.scp").read().split("\n")
+entries = [l.split() for l in lines if l.strip()]
+assert [k for k, _ in entries] == ["utt_a", "utt_b"], entries
+for key, spec in entries:
+    path, off = spec.rsplit(":", 1)
+    with open(path, "rb") as f:
+        f.seek(int(off))
+        assert f.read(2) == b"\0B", "binary marker"
+        assert f.read(3) == b"FV ", "float vector token"
+        size, dim = struct.unpack("<bi", f.read(5))
+        assert size == 4
+        v = np.frombuffer(f.read(4 * dim), dtype="<f4")
+    # 48000 samples, 400-sample frames every 160: (48000 - 400) // 160 + 1 = 298 frames.
+    assert dim == 298, dim
+    assert set(np.unique(v)) <= {0.0, 1.0}, np.unique(v)
+    # Frame t covers [160 t, 160 t + 400): wholly in the tone [16000, 32000) for 100 <= t <= 197,
+    # wholly in noise for t <= 97 and t >= 200.
+    assert v[100:198].all(), (key, np.nonzero(v[100:198] == 0))
+    assert not v[:98].any() and not v[200:].any(), (key, np.nonzero(v)[0])
+print("vad ok")
+PY
+
+if "$bin" compute-vad --data "$work/data" --out "$work/vad2" --vad-proportion-threshold 1.5 \
+  >"$work/out" 2>"$work/err"; then
+  fail "a proportion threshold of 1.5 was accepted"
+fi
+grep -q "vad_proportion_threshold" "$work/err" || fail "the error does not name the option"
+echo "PASS: data_cli_test"
