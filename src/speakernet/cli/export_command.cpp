@@ -1,0 +1,63 @@
+// `speakernet export`: a checkpoint of a speakernet experiment -> one state-dict file that
+// Python reads with plain torch.load (a dict of name -> tensor with speaker-net's names), e.g.
+//
+//   speakernet export --exp exp/r34 --out encoder.ckpt
+//   python -c "import torch; model.load_state_dict(torch.load('encoder.ckpt'), strict=False)"
+//
+// The weights are checked against the experiment's config first (strict, by name and shape).
+// speaker-net's extract_fbank.* buffers are not written (our features live outside the model);
+// speaker-net's own extraction loads with strict=False, which tolerates that.
+#include <spdlog/spdlog.h>
+
+#include "speakernet/cli/commands.h"
+#include "speakernet/common/error.h"
+#include "speakernet/models/speaker_model.h"
+#include "speakernet/training/checkpointer.h"
+#include "speakernet/training/train_config.h"
+#include "speakernet/training/trainer.h"
+
+namespace speakernet {
+
+void AddExportCommand(CLI::App& app) {
+  struct Args {
+    std::string exp, checkpoint, out;
+    bool no_classifier = false, ddp_prefix = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "export", "write a checkpoint as a torch.load-able state dict (speaker-net's names)");
+  cmd->add_option("--exp", args->exp, "experiment dir")->required();
+  cmd->add_option("--checkpoint", args->checkpoint, "checkpoint dir (default: newest)");
+  cmd->add_option("--out", args->out, "state-dict file to write")->required();
+  cmd->add_flag("--no-classifier", args->no_classifier, "leave out loss.* (the classifier)");
+  cmd->add_flag("--ddp-prefix", args->ddp_prefix,
+                "prefix every key with 'module.' as a DDP-wrapped model's state_dict has");
+  cmd->callback([args] {
+    const TrainConfig config = LoadTrainConfig(ExpConfigPath(args->exp), {});
+    std::string checkpoint = args->checkpoint;
+    if (checkpoint.empty()) {
+      checkpoint = Checkpointer(args->exp, 1).Latest().value_or("");
+      SN_CHECK(!checkpoint.empty(), "export: experiment '{}' has no checkpoint", args->exp);
+    }
+    const StateDict state = Checkpointer::LoadModelState(checkpoint);
+    const auto model = CreateModel(config.model);
+    try {
+      LoadStateDict(*model, WithoutClassifier(state));
+    } catch (const Error& e) {
+      Fail(fmt::format("export: checkpoint '{}' does not fit the model of '{}': {}", checkpoint,
+                       ExpConfigPath(args->exp), e.what()));
+    }
+    StateDict out;
+    const std::string prefix = args->ddp_prefix ? "module." : "";
+    for (const auto& [name, tensor] : state) {
+      if (args->no_classifier && name.rfind(kClassifierPrefix, 0) == 0) continue;
+      out.emplace_back(prefix + name, tensor);
+    }
+    SaveStateDictFile(args->out, out);
+    spdlog::info("export: {} ({} tensors) -> {}", checkpoint, out.size(), args->out);
+  });
+}
+
+SPEAKERNET_REGISTER_COMMAND(31, AddExportCommand);
+
+}  // namespace speakernet

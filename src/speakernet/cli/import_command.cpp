@@ -1,0 +1,123 @@
+// `speakernet import`: a speaker-net (Python) checkpoint -> a speakernet experiment directory.
+//
+//   speakernet import --config resnet34-32.yaml --in encoder.ckpt --out exp/imported
+//
+// reads encoder.ckpt (torch.save of the model's state_dict: an OrderedDict in the zip format;
+// DDP's "module." prefix and the extract_fbank.* buffers are handled, see
+// models/speaker_net_interop.h), checks every model key against the model the config describes
+// (missing, unexpected and mis-shaped keys are reported together, by name) and writes
+//   EXP/config.yaml                          the resolved config (with any --a.b=c overrides)
+//   EXP/checkpoints/<tag>/model.pt           model + loss.weight, our checkpoint format
+//   EXP/checkpoints/<tag>/state.yaml         position 0 (epoch 0, step 0)
+// which `speakernet extract --exp EXP` uses directly. There is no optimizer state, so
+// `train --resume` cannot continue from it.
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "speakernet/cli/commands.h"
+#include "speakernet/common/atomic_file.h"
+#include "speakernet/common/config.h"
+#include "speakernet/common/error.h"
+#include "speakernet/models/speaker_model.h"
+#include "speakernet/models/speaker_net_interop.h"
+#include "speakernet/models/torch_save_reader.h"
+#include "speakernet/training/checkpointer.h"
+#include "speakernet/training/train_config.h"
+#include "speakernet/training/trainer.h"
+
+namespace speakernet {
+
+namespace fs = std::filesystem;
+
+// Writes an experiment directory holding one checkpoint (no optimizer state), in the layout of
+// training/checkpointer.h, for the extractor. Shared with convert_command.cpp. The checkpoint
+// directory is written under a temporary name and renamed into place.
+std::string WriteSingleCheckpointExp(const std::string& exp_dir, const std::string& tag,
+                                     const TrainConfig& config, const StateDict& state,
+                                     const std::string& source, bool force) {
+  const fs::path ckpt_dir = fs::path(exp_dir) / "checkpoints" / tag;
+  SN_CHECK(force || !fs::exists(ExpConfigPath(exp_dir)),
+           "'{}' already holds an experiment (config.yaml); pass --force to overwrite", exp_dir);
+  MakeDirs(ckpt_dir.parent_path().string());
+  const fs::path tmp = ckpt_dir.string() + ".tmp." + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  MakeDirs(tmp.string());
+  SaveStateDictFile((tmp / "model.pt").string(), state);
+  YAML::Node position;
+  position["epoch"] = 0;
+  position["batch"] = 0;
+  position["global_step"] = 0;
+  position["end_of_epoch"] = true;
+  position["unixtime"] = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  position["source"] = source;
+  WriteTextAtomically((tmp / "state.yaml").string(), YamlToString(position));
+  fs::remove_all(ckpt_dir);
+  fs::rename(tmp, ckpt_dir);
+  WriteTextAtomically(ExpConfigPath(exp_dir), YamlToString(ConfigToYaml(config)));
+  return ckpt_dir.string();
+}
+
+void AddImportCommand(CLI::App& app) {
+  struct Args {
+    std::string config, in, out, tag = "imported";
+    bool force = false, no_classifier = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "import", "turn a speaker-net (Python) checkpoint into a speakernet experiment dir");
+  cmd->footer(
+      "Further --section.key=value arguments override the config. The result is used by\n"
+      "`speakernet extract --exp OUT`.");
+  cmd->add_option("--config", args->config, "training YAML config describing the model")
+      ->required();
+  cmd->add_option("--in", args->in, "speaker-net checkpoint (torch.save'd state_dict)")
+      ->required();
+  cmd->add_option("--out", args->out, "experiment dir to write")->required();
+  cmd->add_option("--tag", args->tag, "checkpoint name under OUT/checkpoints")
+      ->capture_default_str();
+  cmd->add_flag("--no-classifier", args->no_classifier, "drop loss.* (the classifier weight)");
+  cmd->add_flag("--force", args->force, "overwrite an existing experiment in OUT");
+  cmd->allow_extras();
+  cmd->callback([cmd, args] {
+    const TrainConfig config = LoadTrainConfig(args->config, cmd->remaining());
+    std::vector<std::string> dropped;
+    const StateDict state =
+        FromSpeakerNetStateDict(ReadTorchSaveStateDict(args->in), &dropped);
+    if (!dropped.empty()) {
+      spdlog::info("import: ignoring {} feature-extractor buffers ({} ...)", dropped.size(),
+                   dropped.front());
+    }
+    const auto model = CreateModel(config.model);
+    try {
+      LoadStateDict(*model, WithoutClassifier(state));
+    } catch (const Error& e) {
+      Fail(fmt::format("import: '{}' does not fit the model of '{}': {}", args->in, args->config,
+                       e.what()));
+    }
+    StateDict out = GetStateDict(*model);
+    for (const auto& [name, tensor] : state) {
+      if (name.rfind(kClassifierPrefix, 0) != 0 || args->no_classifier) continue;
+      SN_CHECK(name == std::string(kClassifierPrefix) + "weight",
+               "import: '{}': unexpected classifier key '{}' (expected {}weight)", args->in, name,
+               kClassifierPrefix);
+      SN_CHECK(tensor.dim() == 3 && tensor.size(1) == model->EmbeddingDim() && tensor.size(2) == 1,
+               "import: '{}': key '{}' has shape {}, expected [classes, {}, 1]", args->in, name,
+               c10::str(tensor.sizes()), model->EmbeddingDim());
+      out.emplace_back(name, tensor.to(torch::kFloat));
+    }
+    const std::string dir =
+        WriteSingleCheckpointExp(args->out, args->tag, config, out, args->in, args->force);
+    spdlog::info("import: {} -> {} ({})", args->in, dir, DescribeModel(config.model, *model));
+  });
+}
+
+SPEAKERNET_REGISTER_COMMAND(30, AddImportCommand);
+
+}  // namespace speakernet
