@@ -1,58 +1,117 @@
-// `speakernet eval`: EER and minDCF of a score file against a labelled trial list
-// (spec §7.2 item 6).
+// `speakernet eval`: EER, minDCF (at one or more target priors), and for calibrated scores
+// actDCF, Cllr and minCllr, of score files against labelled trial lists (spec §7.2 item 6), plus
+// a results table (one row per score file, one column group per trial list) like speaker-net's
+// `.results`.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "speakernet/backend/cosine_scoring.h"
 #include "speakernet/backend/metrics.h"
+#include "speakernet/backend/results_table.h"
 #include "speakernet/backend/trials.h"
 #include "speakernet/cli/commands.h"
+#include "speakernet/common/atomic_file.h"
 #include "speakernet/common/error.h"
 
 namespace speakernet {
 
 void AddEvalCommand(CLI::App& app) {
   struct Args {
-    std::string trials, scores;
-    double p_target = 0.01, c_miss = 1, c_fa = 1;
+    std::vector<std::string> trials, scores, names;
+    std::vector<double> p_targets = {0.01};
+    double c_miss = 1, c_fa = 1;
+    std::string results;
     bool thresholds = false, llr = false;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("eval", "EER and minDCF of a score file on a labelled trial list");
+  auto* cmd = app.add_subcommand(
+      "eval", "EER and minDCF (actDCF, Cllr with --llr) of score files on labelled trial lists");
   cmd->add_option("--trials", args->trials,
-                  "labelled trial list: '1|0 enroll test' or 'enroll test target|nontarget'")
+                  "labelled trial list(s): '1|0 enroll test' or 'enroll test target|nontarget'; "
+                  "one for all score files, or one per score file")
       ->required();
-  cmd->add_option("--scores", args->scores, "score file: 'enroll test score' lines")->required();
-  cmd->add_option("--p-target", args->p_target, "target prior of the DCF")
+  cmd->add_option("--scores", args->scores,
+                  "score file(s): 'enroll test score' lines; each is one row of the table")
+      ->required();
+  cmd->add_option("--names", args->names,
+                  "row names of the score files (default: the file names without .score)");
+  cmd->add_option("--p-target", args->p_targets,
+                  "target prior(s) of the DCF, e.g. --p-target 0.01 0.001 0.05")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--c-miss", args->c_miss, "cost of a miss")->capture_default_str();
   cmd->add_option("--c-fa", args->c_fa, "cost of a false alarm")->capture_default_str();
+  cmd->add_option("--results", args->results,
+                  "write the results table (EER │ minDCF per score file and trial list) here");
   cmd->add_flag("--thresholds", args->thresholds, "also print the EER and minDCF thresholds");
-  cmd->add_flag("--llr", args->llr,
+  cmd->add_flag("--llr",
+                args->llr,
                 "scores are calibrated log-likelihood ratios: also print actDCF, Cllr, minCllr");
   cmd->callback([args] {
-    const std::vector<Trial> trials = ReadTrials(args->trials);
-    SN_CHECK(!trials.empty(), "trial list '{}' is empty", args->trials);
-    std::vector<int> labels(trials.size());
-    for (size_t i = 0; i < trials.size(); ++i) {
-      SN_CHECK(trials[i].target >= 0, "{}: trial #{} ('{}' '{}') has no target/nontarget label",
-               args->trials, i + 1, trials[i].enroll, trials[i].test);
-      labels[i] = trials[i].target;
+    const size_t n = args->scores.size();
+    SN_CHECK(args->trials.size() == 1 || args->trials.size() == n,
+             "eval: {} trial lists for {} score files (give one, or one per score file)",
+             args->trials.size(), n);
+    SN_CHECK(args->names.empty() || args->names.size() == n,
+             "eval: {} --names for {} score files", args->names.size(), n);
+    ResultsTable table(args->p_targets);
+    for (size_t k = 0; k < n; ++k) {
+      const std::string& trials_path = args->trials.size() == 1 ? args->trials[0] : args->trials[k];
+      const std::string& scores_path = args->scores[k];
+      const std::vector<Trial> trials = ReadTrials(trials_path);
+      SN_CHECK(!trials.empty(), "trial list '{}' is empty", trials_path);
+      std::vector<int> labels(trials.size());
+      for (size_t i = 0; i < trials.size(); ++i) {
+        SN_CHECK(trials[i].target >= 0,
+                 "{}: trial #{} ('{}' '{}') has no target/nontarget label", trials_path, i + 1,
+                 trials[i].enroll, trials[i].test);
+        labels[i] = trials[i].target;
+      }
+      const std::vector<double> scores =
+          LookupScores(ReadScores(scores_path), trials, scores_path);
+      const TrialCounts counts = CountTrials(trials);
+      if (n > 1) std::printf("== %s on %s\n", scores_path.c_str(), trials_path.c_str());
+      std::printf("trials %zu target %zu nontarget %zu\n", trials.size(), counts.target,
+                  counts.nontarget);
+      ResultCell cell;
+      for (size_t p = 0; p < args->p_targets.size(); ++p) {
+        const double pt = args->p_targets[p];
+        const DetMetrics m = ComputeMetrics(scores, labels, pt, args->c_miss, args->c_fa);
+        if (p == 0) {
+          cell.eer_percent = m.eer_percent;
+          std::printf("EER %.3f%% minDCF(p=%g) %.4f\n", m.eer_percent, pt, m.min_dcf);
+          if (args->thresholds) {
+            std::printf("threshold EER %.6f minDCF %.6f\n", m.eer_threshold,
+                        m.min_dcf_threshold);
+          }
+        } else {
+          std::printf("minDCF(p=%g) %.4f%s\n", pt, m.min_dcf,
+                      args->thresholds ? fmt::format(" threshold {:.6f}", m.min_dcf_threshold)
+                                             .c_str()
+                                       : "");
+        }
+        cell.min_dcf.push_back(m.min_dcf);
+      }
+      if (args->llr) {
+        for (double pt : args->p_targets) {
+          std::printf("actDCF(p=%g) %.4f ", pt,
+                      ActualDcf(scores, labels, pt, args->c_miss, args->c_fa));
+        }
+        std::printf("Cllr %.4f minCllr %.4f\n", Cllr(scores, labels), MinCllr(scores, labels));
+      }
+      std::string name = args->names.empty()
+                             ? std::filesystem::path(scores_path).filename().string()
+                             : args->names[k];
+      if (args->names.empty() && name.size() > 6 && name.substr(name.size() - 6) == ".score") {
+        name.resize(name.size() - 6);
+      }
+      table.Set(name, std::filesystem::path(trials_path).filename().string(), cell);
     }
-    const std::vector<double> scores = LookupScores(ReadScores(args->scores), trials, args->scores);
-    const TrialCounts counts = CountTrials(trials);
-    const DetMetrics m = ComputeMetrics(scores, labels, args->p_target, args->c_miss, args->c_fa);
-    std::printf("trials %zu target %zu nontarget %zu\n", trials.size(), counts.target,
-                counts.nontarget);
-    std::printf("EER %.3f%% minDCF(p=%g) %.4f\n", m.eer_percent, args->p_target, m.min_dcf);
-    if (args->thresholds) {
-      std::printf("threshold EER %.6f minDCF %.6f\n", m.eer_threshold, m.min_dcf_threshold);
-    }
-    if (args->llr) {
-      std::printf("actDCF(p=%g) %.4f Cllr %.4f minCllr %.4f\n", args->p_target,
-                  ActualDcf(scores, labels, args->p_target, args->c_miss, args->c_fa),
-                  Cllr(scores, labels), MinCllr(scores, labels));
+    if (n > 1 || !args->results.empty()) {
+      const std::string text = table.Format();
+      std::printf("%s", text.c_str());
+      if (!args->results.empty()) WriteTextAtomically(args->results, text);
     }
     std::fflush(stdout);
   });
