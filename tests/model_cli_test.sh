@@ -248,4 +248,13 @@ assert np.linalg.norm(a[0] - a[1]) / np.linalg.norm(a[0]) > 1e-3, 'embeddings do
 expect_error "convert a non-RepVGG experiment" "only repvgg" \
   "$bin" convert --deploy --exp "$work/exp_r34" --out "$work/e6"
 
+# --- model-info ------------------------------------------------------------------------------
+run "model-info resnet34-32" "$bin" model-info --config "$conf/resnet34-32.yaml"
+contains "$work/last.out" "parameters (without classifier): 6636448" "spec §3.8 count"
+# 6,636,448 + the loss weight 17982 * 3 * 256 = 13,810,176 (spec §3.8)
+contains "$work/last.out" "parameters (with classifier, 17982 classes x K 3): 20446624" \
+  "count with classifier"
+# Hand-derived in models/mac_count_test.cpp (ResNet34C32MatchesHandDerivedCount).
+contains "$work/last.out" "MACs per 100 frames (1 s of audio): 2281024000" "ResNet34-c32 MACs"
+
 echo "PASS: $checks checks in $((SECONDS - start)) s"

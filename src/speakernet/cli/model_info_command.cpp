@@ -1,22 +1,51 @@
+// `speakernet model-info`: size and compute of the model a config describes.
+//
+//   parameters (without classifier)  speaker-net's count (spec §3.8: "loss" not in name)
+//   parameters (with classifier)     + the margin-softmax weight, num_classes * loss.K * emb_dim
+//   MACs per second of audio         one forward pass on 100 frames (10 ms shift) of the
+//                                    configured features, conv and matrix-product layers only
+//                                    (models/mac_count.h)
+#include <fmt/format.h>
+
 #include <iostream>
 
 #include "speakernet/cli/commands.h"
+#include "speakernet/models/mac_count.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/train_config.h"
 
 namespace speakernet {
 
 void AddModelInfoCommand(CLI::App& app) {
-  auto config_path = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("model-info", "print a model's size for a config");
-  cmd->add_option("--config", *config_path, "training YAML config")->required();
+  struct Args {
+    std::string config;
+    // VoxCeleb2 dev's 5,994 speakers x 3 speed-perturbation classes, speaker-net's recipe
+    // (spec §3.8: the loss weight is 17982 * K * emb).
+    int64_t num_classes = 17982;
+    int64_t frames = 100;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("model-info", "print a model's size and compute for a config");
+  cmd->add_option("--config", args->config, "training YAML config")->required();
+  cmd->add_option("--num-classes", args->num_classes,
+                  "classifier classes for the with-classifier count")
+      ->capture_default_str();
+  cmd->add_option("--frames", args->frames, "frames per forward pass for the MAC count")
+      ->capture_default_str();
   cmd->allow_extras();
-  cmd->callback([cmd, config_path] {
-    const TrainConfig config = LoadTrainConfig(*config_path, cmd->remaining());
+  cmd->callback([cmd, args] {
+    const TrainConfig config = LoadTrainConfig(args->config, cmd->remaining());
     const auto model = CreateModel(config.model);
+    const int64_t params = CountParameters(*model);
+    const int64_t classifier = args->num_classes * config.loss.K * model->EmbeddingDim();
+    const int64_t macs = CountForwardMacs(*model, config.model.feat_dim, args->frames);
     std::cout << "model: " << DescribeModel(config.model, *model) << "\n"
-              << "parameters (without classifier): " << CountParameters(*model) << "\n"
-              << "embedding dim: " << model->EmbeddingDim() << "\n";
+              << "parameters (without classifier): " << params << "\n"
+              << fmt::format("parameters (with classifier, {} classes x K {}): {}\n",
+                             args->num_classes, config.loss.K, params + classifier)
+              << "embedding dim: " << model->EmbeddingDim() << "\n"
+              << fmt::format("MACs per {} frames ({:g} s of audio): {} ({:.3f} G)\n",
+                             args->frames, args->frames / 100.0, macs, macs / 1e9);
   });
 }
 
