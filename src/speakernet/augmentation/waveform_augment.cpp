@@ -92,6 +92,21 @@ std::vector<float> AddBabble(const std::vector<float>& clean,
   return MixScaled(clean, std::vector<float>(sum.begin(), sum.end()), snr_db);
 }
 
+namespace {
+
+// Smallest n >= want whose only prime factors are 2, 3 and 5 (pocketfft's fast lengths).
+int64_t FastFftSize(int64_t want) {
+  for (int64_t n = std::max<int64_t>(want, 1);; ++n) {
+    int64_t m = n;
+    for (int64_t p : {2, 3, 5}) {
+      while (m % p == 0) m /= p;
+    }
+    if (m == 1) return n;
+  }
+}
+
+}  // namespace
+
 std::vector<float> Reverberate(const std::vector<float>& x, const std::vector<float>& rir) {
   SN_CHECK(!rir.empty(), "Reverberate: empty RIR");
   const auto T = static_cast<int64_t>(x.size());
@@ -101,22 +116,34 @@ std::vector<float> Reverberate(const std::vector<float>& x, const std::vector<fl
   for (int64_t i = 1; i < L; ++i) {
     if (std::fabs(rir[i]) > std::fabs(rir[d])) d = i;
   }
-  // Kernel [rir[d:L], zeros(T-L), rir[0:d]].
-  std::vector<double> k(T, 0.0);
-  for (int64_t i = d; i < L; ++i) k[i - d] = rir[i];
-  for (int64_t i = 0; i < d; ++i) k[T - d + i] = rir[i];
-  std::vector<double> xd(x.begin(), x.end());
+  // The circular convolution with the rolled kernel [rir[d:L], zeros(T-L), rir[0:d]] is
+  //   y[n] = sum_j rir[j] x[(n - j + d) mod T],
+  // i.e. the linear convolution z = x * rir[0:L] (length T+L-1) folded: y[(m - d) mod T] += z[m].
+  // z is computed with FFTs of a 2-3-5-smooth length >= T+L-1, because an FFT of length T
+  // itself can be ~7x slower when T has a large prime factor (after speed perturbation
+  // T = 35822 = 2 * 17911). Same result as irfft(rfft(x)*rfft(k), n=T) up to float64 rounding.
+  const int64_t Z = T + L - 1;
+  const int64_t N = FastFftSize(Z);
   const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
-  const torch::Tensor xt = torch::from_blob(xd.data(), {T}, opts);
-  const torch::Tensor kt = torch::from_blob(k.data(), {T}, opts);
-  const torch::Tensor y =
-      torch::fft::irfft(torch::fft::rfft(xt) * torch::fft::rfft(kt), T).contiguous();
-  const double* yp = y.data_ptr<double>();
+  torch::Tensor xt = torch::zeros({N}, opts), ht = torch::zeros({N}, opts);
+  double* xp = xt.data_ptr<double>();
+  double* hp = ht.data_ptr<double>();
+  for (int64_t i = 0; i < T; ++i) xp[i] = x[i];
+  for (int64_t i = 0; i < L; ++i) hp[i] = rir[i];
+  const torch::Tensor z =
+      torch::fft::irfft(torch::fft::rfft(xt) * torch::fft::rfft(ht), N).contiguous();
+  const double* zp = z.data_ptr<double>();
+  std::vector<double> y(T, 0.0);
+  for (int64_t m = 0; m < Z; ++m) {
+    int64_t n = (m - d) % T;
+    if (n < 0) n += T;
+    y[n] += zp[m];
+  }
   double ss = 0;
-  for (int64_t i = 0; i < T; ++i) ss += yp[i] * yp[i];
+  for (int64_t i = 0; i < T; ++i) ss += y[i] * y[i];
   const double gain = Rms(x) / (std::sqrt(ss / double(T)) + 1e-14);
   std::vector<float> out(T);
-  for (int64_t i = 0; i < T; ++i) out[i] = static_cast<float>(yp[i] * gain);
+  for (int64_t i = 0; i < T; ++i) out[i] = static_cast<float>(y[i] * gain);
   return out;
 }
 

@@ -42,8 +42,9 @@ std::vector<float> AddBabble(const std::vector<float>& clean,
 
 // speaker-net reverberate(): circular convolution of x (length T) with the RIR truncated to T
 // and rolled so that its direct path d = argmax|rir| (first on ties) lands at index 0, i.e. the
-// kernel [rir[d:], 0...0, rir[:d]]; computed as irfft(rfft(x)*rfft(k), n=T) in float64 with
-// torch::fft, then rescaled to the RMS of x: y/(rms(y)+1e-14)*rms(x). The tail wraps round to
+// kernel [rir[d:], 0...0, rir[:d]]; equal to irfft(rfft(x)*rfft(k), n=T), computed in float64
+// with torch::fft as a linear convolution of fast (2-3-5-smooth) FFT length folded modulo T
+// (an FFT of length T is slow when T has a large prime factor), then rescaled to the RMS of x: y/(rms(y)+1e-14)*rms(x). The tail wraps round to
 // the start of the signal (by design, spec §10.2.13).
 std::vector<float> Reverberate(const std::vector<float>& x, const std::vector<float>& rir);
 

@@ -15,6 +15,8 @@ void AddTrainCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "train a speaker-embedding model on a Kaldi data dir");
   cmd->footer(
       "Any further --section.key=value argument overrides the config, e.g. --optimizer.lr=0.1.\n"
+      "Augmentation, fixed egs, balanced sampling and the validation split are loader.* keys\n"
+      "(docs/data-pipeline.md), e.g. --loader.augment.mode=speed.\n"
       "With --resume the experiment's saved config.yaml is used (overrides still apply).");
   cmd->add_option("--config", args->config, "YAML config file (required unless resuming)");
   cmd->add_option("--data", args->data, "training data dir (wav.scp, utt2spk)")->required();
@@ -44,6 +46,10 @@ void AddTrainCommand(CLI::App& app) {
     spdlog::info("train: done, {} steps in this run, last loss {:.4f}, accuracy {:.2f}%, {}",
                  summary.steps, summary.last_loss, 100 * summary.last_accuracy,
                  summary.last_checkpoint);
+    if (summary.valid_loss >= 0) {
+      spdlog::info("train: last validation loss {:.4f}, accuracy {:.2f}% (see valid_log.csv)",
+                   summary.valid_loss, 100 * summary.valid_accuracy);
+    }
   });
 }
 
