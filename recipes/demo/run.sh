@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The embedded demo, end to end: make a synthetic multi-speaker corpus (espeak-ng + sox),
 # train the small ResNet of config.yaml, extract embeddings of held-out speakers, score their
-# trials and print EER / minDCF. Re-running resumes or skips finished stages.
+# trials, print EER / minDCF and draw the DET curve and score histograms (det.png, hist.png).
+# Re-running resumes or skips finished stages.
 #   bash recipes/demo/run.sh [WORK_DIR]        (default: recipes/demo/work)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,4 +31,9 @@ echo "== demo: score"
 
 echo "== demo: eval"
 "$bin" eval --trials "$work/corpus/test/trials" --scores "$work/scores/test.score" | tee "$work/result.txt"
+
+echo "== demo: plot"
+"$bin" plot --scores "$work/scores/test.score" --trials "$work/corpus/test/trials" --names demo \
+  --title "demo (held-out speakers)" --out "$work/det.png" --hist "$work/hist.png"
+echo "demo: DET curve $work/det.png, score histograms $work/hist.png"
 echo "demo: finished in $(( $(date +%s) - start )) s (work dir $work)"

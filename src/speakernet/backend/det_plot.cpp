@@ -353,7 +353,7 @@ void PlotDet(const std::vector<PlotSystem>& systems, const std::string& path,
     cairo_restore(cr);
     DrawFrame(cr, box);
 
-    // Legend in the upper right corner.
+    // Legend in the lower left corner, which DET curves leave empty (both error rates low).
     cairo_set_font_size(cr, 11);
     std::vector<std::string> lines;
     double text_w = 0;
@@ -366,7 +366,7 @@ void PlotDet(const std::vector<PlotSystem>& systems, const std::string& path,
     }
     lines.push_back(fmt::format("o EER   \u25a0 minDCF (p={:g})", config.p_target));
     const double row = 16, lw = 28 + text_w + 10, lh = row * lines.size() + 8;
-    const double lx0 = box.x1 - lw - 8, ly0 = box.y0 + 8;
+    const double lx0 = box.x0 + 8, ly0 = box.y1 - lh - 8;
     cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
     cairo_rectangle(cr, lx0, ly0, lw, lh);
     cairo_fill_preserve(cr);
