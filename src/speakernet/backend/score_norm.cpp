@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <type_traits>
 #include <unordered_set>
@@ -120,6 +121,69 @@ TopStats TopMeanVar(const T* v, int64_t c, int64_t n, T* buf) {
   }
   const double dn = static_cast<double>(n);
   return {shift + s / dn, std::max(s2 / dn - (s / dn) * (s / dn), 0.0)};
+}
+
+// Maximum error of one bf16 cosine of unit vectors (see ScoreNormOptions::bf16_preselect):
+// inputs rounded to bf16 (relative u = 2^-9 each, so the products err by <= (2u + u^2) |x| |c|
+// in all), fp32 accumulation (<= d 2^-24 |x| |c| <= 6.2e-5 for d <= 1024, the largest dimension
+// this path takes), output rounded to bf16 (u |s| <= u). |x| = |c| = 1 up to float rounding.
+constexpr float kBf16Unit = 1.0f / 512;
+constexpr float kBf16Delta = 3 * kBf16Unit + 1e-4f;
+
+// Scratch of one thread for PreselectedTopMeanVar.
+struct PreselectScratch {
+  std::vector<float> sample, val, exact;
+  std::vector<int32_t> idx;
+  explicit PreselectScratch(int64_t c)
+      : sample(static_cast<size_t>(c)), val(static_cast<size_t>(c)), exact(static_cast<size_t>(c)),
+        idx(static_cast<size_t>(c)) {}
+};
+
+// Mean and variance of the n largest exact values e_j (j < c), given approximations a_j with
+// |a_j - e_j| <= delta and exact(j) computing e_j. Only the candidates a_j >= tau - 2 delta
+// (tau = n-th largest a) are computed exactly; the n largest e_j are all among them, because
+// e_j >= n-th largest e >= tau - delta implies a_j >= tau - 2 delta.
+template <class Exact>
+TopStats PreselectedTopMeanVar(const float* a, int64_t c, int64_t n, float delta, Exact&& exact,
+                               PreselectScratch& s) {
+  // A threshold t <= tau from a strided sample (as TopMeanVar), confirmed by counting; otherwise
+  // every value is a candidate of the first pass.
+  float t = -std::numeric_limits<float>::infinity();
+  constexpr int64_t kSample = 256;
+  if (n < c && c >= 4 * kSample && n * 4 <= c) {
+    const int64_t stride = c / kSample;
+    const int64_t ns = c / stride;
+    for (int64_t k = 0; k < ns; ++k) s.sample[k] = a[k * stride];
+    const double expect = static_cast<double>(n) * ns / c;
+    const int64_t r =
+        std::min<int64_t>(ns, static_cast<int64_t>(expect + 2 * std::sqrt(expect) + 3));
+    t = KthLargest(s.sample.data(), ns, r).first;
+  }
+  const float margin = 2 * delta;
+  int64_t m = 0, above = 0;
+  const float lo = t - margin;
+  for (int64_t j = 0; j < c; ++j) {
+    s.idx[m] = static_cast<int32_t>(j);
+    s.val[m] = a[j];
+    m += a[j] >= lo ? 1 : 0;
+    above += a[j] >= t ? 1 : 0;
+  }
+  if (above < n) {  // unlucky sample: every value is a candidate
+    for (int64_t j = 0; j < c; ++j) {
+      s.idx[j] = static_cast<int32_t>(j);
+      s.val[j] = a[j];
+    }
+    m = c;
+  }
+  // tau' <= tau: the n-th largest of the candidates (all values >= t are among them) or a
+  // threshold with exactly n values above it.
+  const float tau = KthLargest(s.val.data(), m, n).first;
+  const float keep = tau - margin;
+  int64_t k = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    if (s.val[i] >= keep) s.exact[k++] = exact(s.idx[i]);
+  }
+  return TopMeanVar(s.exact.data(), k, n, s.sample.data());
 }
 
 // Rows (x - mean) / max(||x - mean||, eps) in T, and the norms ||x - mean||.
@@ -244,6 +308,41 @@ std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>&
   const int64_t n = options.top_n;
   std::vector<T> cn_t(cn.begin(), cn.end());
   const torch::Tensor cht_t = cht.t();
+  if constexpr (std::is_same<T, float>::value) {
+    if (options.bf16_preselect && d <= 1024) {
+      // bf16 product for the candidates, fp32 dot products for the exact values.
+      const torch::Tensor ch16_t = cht.to(torch::kBFloat16).t();
+      const float cn_max = *std::max_element(cn_t.begin(), cn_t.end());
+      // Inner products a_j |c_j| carry the cosine error times |c_j| <= cn_max, plus the float
+      // product's own rounding.
+      const float delta_ip = kBf16Delta * cn_max * (1 + 1e-5f) + 1e-6f * cn_max;
+      ForEachBlock(u, options.block_rows, [&](int64_t r0, int64_t rows) {
+        const torch::Tensor approx =
+            torch::mm(rows_of_x(r0, rows).to(torch::kBFloat16), ch16_t).contiguous();
+        const c10::BFloat16* pa = approx.data_ptr<c10::BFloat16>();
+        PreselectScratch scratch(c);
+        std::vector<float> row(static_cast<size_t>(c)), w;
+        if (options.imposter) w.resize(static_cast<size_t>(c));
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t j = 0; j < c; ++j) row[j] = static_cast<float>(pa[r * c + j]);
+          const float* xr = x.data() + (r0 + r) * d;
+          auto cosine = [&](int32_t j) { return Dot(xr, ch.data() + j * d, d); };
+          const TopStats top =
+              PreselectedTopMeanVar(row.data(), c, n, kBf16Delta, cosine, scratch);
+          CohortStats& s = stats[static_cast<size_t>(r0 + r)];
+          s.mean = top.mean;
+          s.std = std::sqrt(top.var);
+          if (options.imposter) {
+            for (int64_t j = 0; j < c; ++j) w[j] = row[j] * cn_t[j];
+            auto inner = [&](int32_t j) { return cosine(j) * cn_t[j]; };
+            s.imposter = xn[static_cast<size_t>(r0 + r)] *
+                         PreselectedTopMeanVar(w.data(), c, n, delta_ip, inner, scratch).mean;
+          }
+        }
+      });
+      return stats;
+    }
+  }
   ForEachBlock(u, options.block_rows, [&](int64_t r0, int64_t rows) {
     const torch::Tensor sims = torch::mm(rows_of_x(r0, rows), cht_t).contiguous();
     const T* ps = sims.data_ptr<T>();

@@ -9,6 +9,8 @@
 #include <functional>
 #include <random>
 
+#include <torch/torch.h>
+
 #include "speakernet/common/error.h"
 #include "speakernet/common/test_util.h"
 
@@ -171,6 +173,74 @@ TEST(ScoreNorm, ASNormMatchesNaiveReferenceLargeCohort) {
 
 TEST(ScoreNorm, ASNormFloatPathIsCloseToNaiveReference) {
   CheckAgainstNaive(60, 24, 1500, 300, ScoreNormMethod::kASNorm, true, false, 2e-4);
+}
+
+// The bf16 preselection (default) must give the exact top-N statistics: the same numbers as the
+// plain fp32 path (which sorts nothing out in advance) up to fp32 summation order, at
+// VoxCeleb-like sizes (256-d, 5994 cohort speakers, top-300), also with a clustered cohort where
+// many cosines lie within the bf16 error of the N-th largest (a wrongly dropped candidate would
+// then move the mean by ~1e-5).
+void ExpectPreselectionExact(const EmbeddingTable& table, const Cohort& cohort, int64_t top_n) {
+  std::vector<std::string> ids(table.keys().begin(), table.keys().end());
+  ScoreNormOptions plain;
+  plain.top_n = top_n;
+  plain.bf16_preselect = false;
+  ScoreNormOptions fast = plain;
+  fast.bf16_preselect = true;
+  fast.block_rows = 13;
+  const std::vector<float> mean = MeanEmbedding(table);
+  const auto a = ComputeCohortStats(table, ids, cohort, plain, &mean);
+  const auto b = ComputeCohortStats(table, ids, cohort, fast, &mean);
+  double worst_mean = 0, worst_std = 0, worst_imp = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst_mean = std::max(worst_mean, std::abs(a[i].mean - b[i].mean));
+    worst_std = std::max(worst_std, std::abs(a[i].std - b[i].std));
+    worst_imp = std::max(worst_imp, std::abs(a[i].imposter - b[i].imposter) /
+                                        std::max(1.0, std::abs(a[i].imposter)));
+  }
+  EXPECT_LE(worst_mean, 1e-7);
+  EXPECT_LE(worst_std, 1e-7);
+  EXPECT_LE(worst_imp, 1e-7);
+}
+
+TEST(ScoreNorm, Bf16PreselectionIsExactAtVoxCelebSizes) {
+  ExpectPreselectionExact(RandomTable(400, 256, 21), RandomCohort(5994, 256, 22), 300);
+}
+
+TEST(ScoreNorm, Bf16PreselectionIsExactWithNearTiedCohort) {
+  // 20 directions, each with 300 copies perturbed by ~1e-3: thousands of cosines within the
+  // bf16 margin of the 300-th largest.
+  std::mt19937 rng(41);
+  std::normal_distribution<float> tiny(0.0f, 1e-3f);
+  std::vector<std::vector<float>> dirs;
+  for (int k = 0; k < 20; ++k) dirs.push_back(RandomVec(rng, 256, 0.2f));
+  Cohort cohort;
+  cohort.dim = 256;
+  for (int i = 0; i < 6000; ++i) {
+    cohort.speakers.push_back("c" + std::to_string(i));
+    for (float v : dirs[static_cast<size_t>(i % 20)]) cohort.vectors.push_back(v + tiny(rng));
+  }
+  ExpectPreselectionExact(RandomTable(200, 256, 42), cohort, 300);
+  ExpectPreselectionExact(RandomTable(50, 256, 43), cohort, 1000);
+}
+
+// The assumption behind the preselection margin, checked on this machine's LibTorch: a bf16
+// product of unit vectors errs by at most 3 * 2^-9 + 1e-4 (here: by at most half of it).
+TEST(ScoreNorm, Bf16ProductErrorIsWithinTheMargin) {
+  torch::manual_seed(5);
+  for (double offset : {0.0, 0.3}) {
+    torch::Tensor x = torch::randn({512, 256}, torch::kDouble) + offset;
+    torch::Tensor c = torch::randn({3000, 256}, torch::kDouble) + offset;
+    x = x / x.norm(2, 1, true);
+    c = c / c.norm(2, 1, true);
+    const torch::Tensor exact = torch::mm(x, c.t());
+    const torch::Tensor approx =
+        torch::mm(x.to(torch::kFloat).to(torch::kBFloat16),
+                  c.to(torch::kFloat).to(torch::kBFloat16).t())
+            .to(torch::kDouble);
+    const double err = (approx - exact).abs().max().item<double>();
+    EXPECT_LE(err, 0.5 * (3.0 / 512 + 1e-4)) << "offset " << offset;
+  }
 }
 
 TEST(ScoreNorm, SNormMatchesNaiveReference) {
