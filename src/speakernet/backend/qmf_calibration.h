@@ -33,6 +33,10 @@ struct CalibrationOptions {
   int64_t max_iter = 20;     // LBFGS iterations per call
   double tolerance = 1e-6;   // stop when one call improves the loss by less than this
   bool line_search = false;  // strong-Wolfe line search (not speaker-net's; converges tighter)
+  // Use torch::optim::LBFGS itself rather than the plain-C++ transcription of its no-line-search
+  // iteration (same numbers, ~10x slower on a few parameters); for tests. Line search always
+  // uses torch's.
+  bool torch_lbfgs = false;
   template <class V>
   void Fields(V& v) {
     v("lr", lr, "LBFGS learning rate");
@@ -40,6 +44,7 @@ struct CalibrationOptions {
     v("max_iter", max_iter, "LBFGS iterations per step");
     v("tolerance", tolerance, "stop when a step improves the Cllr loss by less than this");
     v("line_search", line_search, "strong-Wolfe line search");
+    v("torch_lbfgs", torch_lbfgs, "use torch::optim::LBFGS (reference) instead of the port");
   }
   void Validate() const {
     SN_CHECK(lr > 0, "calibration lr must be > 0, got {}", lr);

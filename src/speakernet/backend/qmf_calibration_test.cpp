@@ -153,6 +153,25 @@ print(' '.join('%.17g' % v for v in list(th) + [loss]))
   EXPECT_GE(def.loss, ref[5] - 1e-12);
 }
 
+// The plain-C++ LBFGS (default) is a transcription of torch.optim.LBFGS without line search:
+// the same iterates as torch::optim::LBFGS itself, step for step.
+TEST(QmfCalibration, PlainLbfgsFollowsTorchLbfgs) {
+  const Synthetic s = MakeSynthetic(4000, 9);
+  for (int64_t steps : {1, 3, 100}) {
+    CalibrationOptions plain;
+    plain.max_steps = steps;
+    CalibrationOptions ref = plain;
+    ref.torch_lbfgs = true;
+    const Calibrator a = TrainCalibrator({s.score}, DurFeatures(s), s.labels, plain);
+    const Calibrator b = TrainCalibrator({s.score}, DurFeatures(s), s.labels, ref);
+    EXPECT_EQ(a.steps, b.steps) << steps;
+    EXPECT_NEAR(a.weights[0], b.weights[0], 1e-9 * std::max(1.0, std::abs(b.weights[0])));
+    EXPECT_NEAR(a.bias, b.bias, 1e-9 * std::max(1.0, std::abs(b.bias)));
+    for (int j = 0; j < 2; ++j) EXPECT_NEAR(a.quality_weights[j], b.quality_weights[j], 1e-9);
+    EXPECT_NEAR(a.loss, b.loss, 1e-12);
+  }
+}
+
 TEST(QmfCalibration, QualityFeaturesFromDurationsEmbeddingsAndImposter) {
   const std::vector<Trial> trials = {{"a", "b", 1}, {"b", "c", 0}};
   const QualityFeatures d = DurationQuality(trials, {{"a", 3.0}, {"b", 7.5}, {"c", 2.0}}, "x");
