@@ -338,8 +338,8 @@ TEST(EcapaConfig, FromYamlAndValidation) {
   ReadConfig(YAML::Load("type: ecapa\npooling: {type: channel_context}"), d);
   EXPECT_EQ(d.EmbeddingDim(), 192);
   ModelConfig bad;
-  // ECAPA needs its own pooling (speaker-net's ECAPA recipes: channel_context).
-  EXPECT_THROW(ReadConfig(YAML::Load("type: ecapa"), bad), Error);
+  // Any pooling is accepted (speaker-net's ECAPA recipes use channel_context).
+  ReadConfig(YAML::Load("type: ecapa\npooling: {type: attentive}"), bad);
   EXPECT_THROW(ReadConfig(YAML::Load("type: ecapa\npooling: {type: channel_context}\n"
                                      "ecapa: {scale: 7}"),
                           bad),

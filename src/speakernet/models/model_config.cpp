@@ -163,8 +163,11 @@ void RepVggConfig::Validate() const {
 }
 
 void PoolingConfig::Validate() const {
-  SN_CHECK(type == "multi_head" || type == "statistics" || type == "channel_context",
-           "model.pooling.type must be multi_head, statistics or channel_context, got '{}'", type);
+  SN_CHECK(type == "multi_head" || type == "statistics" || type == "channel_context" ||
+               type == "attentive" || type == "multi_resolution",
+           "model.pooling.type must be multi_head, statistics, channel_context, attentive or "
+           "multi_resolution, got '{}'",
+           type);
   SN_CHECK(num_head > 0, "model.pooling.num_head must be > 0, got {}", num_head);
   SN_CHECK(hidden_size > 0, "model.pooling.hidden_size must be > 0, got {}", hidden_size);
 }
@@ -172,14 +175,6 @@ void PoolingConfig::Validate() const {
 void ModelConfig::Validate() const {
   SN_CHECK(type == "resnet" || type == "ecapa" || type == "xvector" || type == "repvgg",
            "model.type must be 'resnet', 'ecapa', 'xvector' or 'repvgg', got '{}'", type);
-  SN_CHECK(type != "xvector" || pooling.type == "statistics",
-           "model.type 'xvector' needs model.pooling.type 'statistics' (the x-vector's pooling), "
-           "got '{}'",
-           pooling.type);
-  SN_CHECK(type != "ecapa" || pooling.type == "channel_context",
-           "model.type 'ecapa' needs model.pooling.type 'channel_context' (speaker-net's ECAPA "
-           "pooling), got '{}'",
-           pooling.type);
   SN_CHECK(feat_dim > 0, "model.feat_dim must be > 0, got {}", feat_dim);
   SN_CHECK(emb_dim >= 0, "model.emb_dim must be >= 0 (0 = the model's default), got {}", emb_dim);
   SN_CHECK(fc2_bn_momentum > 0 && fc2_bn_momentum <= 1,

@@ -108,15 +108,21 @@ struct RepVggConfig {
 };
 
 struct PoolingConfig {
-  std::string type = "multi_head";  // multi_head | statistics | channel_context
-  int64_t num_head = 16;            // multi_head only; must divide the pooling input dim
-  int64_t hidden_size = 128;        // channel_context only: attention hidden units
+  // multi_head | statistics | channel_context | attentive | multi_resolution (spec §3.2; see
+  // pooling.h). Any trunk takes any pooling; the recipes use multi_head (ResNet, RepVGG),
+  // channel_context (ECAPA) and statistics (x-vector).
+  std::string type = "multi_head";
+  int64_t num_head = 16;      // multi_head (must divide the input dim), multi_resolution
+  // Attention hidden units: channel_context (speaker-net's ECAPA: 128), attentive (speaker-net's
+  // default 64) and multi_resolution (per head; speaker-net's default 64).
+  int64_t hidden_size = 128;
 
   template <class V>
   void Fields(V& v) {
-    v("type", type, "multi_head | statistics | channel_context");
-    v("num_head", num_head, "attention heads of multi_head pooling");
-    v("hidden_size", hidden_size, "hidden units of channel_context attention");
+    v("type", type, "multi_head | statistics | channel_context | attentive | multi_resolution");
+    v("num_head", num_head, "attention heads of multi_head / multi_resolution pooling");
+    v("hidden_size", hidden_size,
+      "attention hidden units (channel_context, attentive; per head for multi_resolution)");
   }
   void Validate() const;
 };

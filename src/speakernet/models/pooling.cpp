@@ -1,5 +1,9 @@
 #include "speakernet/models/pooling.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "speakernet/common/error.h"
 
 namespace speakernet {
@@ -100,6 +104,79 @@ torch::Tensor ChannelContextStatisticsPooling::forward(const torch::Tensor& x) {
   return torch::cat({mean, std}, /*dim=*/1);
 }
 
+TwoLayerAttentionImpl::TwoLayerAttentionImpl(int64_t input_dim, int64_t hidden, int64_t output_dim,
+                                             int64_t last_groups) {
+  Conv1dBnReluOptions options;
+  options.relu = false;
+  options.batchnorm = false;
+  first_affine = register_module("first_affine", Conv1dBnReluLayer(input_dim, hidden, options));
+  options.groups = last_groups;
+  last_affine = register_module("last_affine", Conv1dBnReluLayer(hidden, output_dim, options));
+}
+
+torch::Tensor TwoLayerAttentionImpl::Scores(const torch::Tensor& x) {
+  return last_affine->forward(torch::relu(first_affine->forward(x)));
+}
+
+namespace {
+
+// [sum_t alpha x, sqrt(clamp(sum_t alpha x^2 - mean^2))] for alpha [B, H, 1, T] (or
+// broadcastable) and x [B, 1 or H, D', T]: returns mean and std, each [B, H, D'].
+std::pair<torch::Tensor, torch::Tensor> WeightedStats(const torch::Tensor& alpha,
+                                                      const torch::Tensor& x) {
+  const auto mean = (alpha * x).sum(/*dim=*/3);
+  const auto mean_sq = (alpha * x * x).sum(/*dim=*/3);
+  return {mean, (mean_sq - mean * mean).clamp_min(kVarianceFloor).sqrt()};
+}
+
+}  // namespace
+
+AttentiveStatisticsPooling::AttentiveStatisticsPooling(int64_t input_dim, int64_t hidden_size)
+    : input_dim_(input_dim) {
+  SN_CHECK(input_dim > 0 && hidden_size > 0,
+           "AttentiveStatisticsPooling: input_dim and hidden_size must be > 0, got {} and {}",
+           input_dim, hidden_size);
+  attention = register_module("attention", TwoLayerAttention(input_dim, hidden_size, 1, 1));
+}
+
+torch::Tensor AttentiveStatisticsPooling::forward(const torch::Tensor& x) {
+  SN_CHECK(x.dim() == 3 && x.size(1) == input_dim_,
+           "AttentiveStatisticsPooling: expected [B, {}, T], got {}", input_dim_,
+           c10::str(x.sizes()));
+  const auto alpha = torch::softmax(attention->Scores(x), /*dim=*/2);  // [B, 1, T]
+  const auto [mean, std] = WeightedStats(alpha.unsqueeze(1), x.unsqueeze(1));
+  return torch::cat({mean.squeeze(1), std.squeeze(1)}, /*dim=*/1).unsqueeze(2);
+}
+
+MultiResolutionAttentionPooling::MultiResolutionAttentionPooling(int64_t input_dim,
+                                                                 int64_t num_head,
+                                                                 int64_t hidden_size)
+    : input_dim_(input_dim), num_head_(num_head) {
+  SN_CHECK(input_dim > 0 && num_head > 0 && hidden_size > 0,
+           "MultiResolutionAttentionPooling: input_dim, num_head and hidden_size must be > 0, "
+           "got {}, {} and {}",
+           input_dim, num_head, hidden_size);
+  attention = register_module(
+      "attention", TwoLayerAttention(input_dim, hidden_size * num_head, num_head, num_head));
+  std::vector<int64_t> t(num_head);
+  for (int64_t h = 0; h < num_head; ++h) t[h] = std::max<int64_t>(1, (h / 2) * 5);
+  temperature_ =
+      attention->register_buffer("t", torch::tensor(t, torch::kLong).reshape({1, num_head, 1, 1}));
+}
+
+torch::Tensor MultiResolutionAttentionPooling::forward(const torch::Tensor& x) {
+  SN_CHECK(x.dim() == 3 && x.size(1) == input_dim_,
+           "MultiResolutionAttentionPooling: expected [B, {}, T], got {}", input_dim_,
+           c10::str(x.sizes()));
+  const int64_t batch = x.size(0);
+  const auto scores =
+      attention->Scores(x).unsqueeze(2) / temperature_.to(x.dtype());  // [B, H, 1, T]
+  const auto alpha = torch::softmax(scores, /*dim=*/3);
+  const auto [mean, std] = WeightedStats(alpha, x.unsqueeze(1));          // [B, H, D]
+  return torch::cat({mean.reshape({batch, -1}), std.reshape({batch, -1})}, /*dim=*/1)
+      .unsqueeze(2);
+}
+
 std::shared_ptr<Pooling> CreatePooling(const PoolingConfig& config, int64_t input_dim) {
   config.Validate();
   if (config.type == "multi_head") {
@@ -108,6 +185,13 @@ std::shared_ptr<Pooling> CreatePooling(const PoolingConfig& config, int64_t inpu
   if (config.type == "statistics") return std::make_shared<StatisticsPooling>(input_dim);
   if (config.type == "channel_context") {
     return std::make_shared<ChannelContextStatisticsPooling>(input_dim, config.hidden_size);
+  }
+  if (config.type == "attentive") {
+    return std::make_shared<AttentiveStatisticsPooling>(input_dim, config.hidden_size);
+  }
+  if (config.type == "multi_resolution") {
+    return std::make_shared<MultiResolutionAttentionPooling>(input_dim, config.num_head,
+                                                             config.hidden_size);
   }
   Fail("model.pooling.type '" + config.type + "' is not supported");
 }

@@ -89,6 +89,60 @@ class ChannelContextStatisticsPooling : public Pooling {
   int64_t input_dim_;
 };
 
+// speaker-net's AttentiveStatisticsPooling (Okabe et al. 2018; spec §3.2, AttentionAlphaComponent
+// with num_head 1, share True, affine_layers 2): one weight per frame shared by all channels,
+// alpha = softmax_t(last_affine(relu(first_affine(x)))), first_affine Conv1d(D -> hidden, k=1,
+// bias), last_affine Conv1d(hidden -> 1, k=1, bias); mu = sum_t alpha x, sigma = sqrt(clamp(
+// sum_t alpha x^2 - mu^2, 1e-10)). Output [mu, sigma] (2D). Parameters D*h + h + h + 1.
+// Named attention.first_affine.affine.*, attention.last_affine.affine.*.
+class TwoLayerAttentionImpl : public torch::nn::Module {
+ public:
+  // first_affine: input_dim -> hidden (groups 1); last_affine: hidden -> output_dim with
+  // `last_groups` groups. Both with bias, no BN; ReLU between.
+  TwoLayerAttentionImpl(int64_t input_dim, int64_t hidden, int64_t output_dim, int64_t last_groups);
+  // x: [B, input_dim, T] -> scores [B, output_dim, T] (before the softmax).
+  torch::Tensor Scores(const torch::Tensor& x);
+
+  Conv1dBnReluLayer first_affine{nullptr};
+  Conv1dBnReluLayer last_affine{nullptr};
+};
+TORCH_MODULE(TwoLayerAttention);
+
+class AttentiveStatisticsPooling : public Pooling {
+ public:
+  AttentiveStatisticsPooling(int64_t input_dim, int64_t hidden_size);
+  torch::Tensor forward(const torch::Tensor& x) override;
+  int64_t OutputDim() const override { return 2 * input_dim_; }
+
+  TwoLayerAttention attention{nullptr};
+
+ private:
+  int64_t input_dim_;
+};
+
+// speaker-net's MultiResolutionMultiHeadAttentionPooling (Wang et al., ICASSP 2020; spec §3.2):
+// H heads that each see ALL D channels (split_input False, share True, affine_layers 2, bias),
+// with fixed per-head temperatures t_h = max(1, (h // 2) * 5) (buffer attention.t, int64
+// [1, H, 1, 1], as speaker-net registers it):
+//   scores = last_affine(relu(first_affine(x)))   first: D -> H*hidden; last: H*hidden -> H,
+//                                                  groups H (head h reads its own hidden units)
+//   alpha_h = softmax_t(scores_h / t_h)
+//   mu_h = sum_t alpha_h x (D values), sigma_h = sqrt(clamp(sum_t alpha_h x^2 - mu_h^2, 1e-10))
+// Output [mu_0..mu_{H-1}, sigma_0..sigma_{H-1}] (2*H*D). Parameters D*H*h + H*h + H*h + H.
+class MultiResolutionAttentionPooling : public Pooling {
+ public:
+  MultiResolutionAttentionPooling(int64_t input_dim, int64_t num_head, int64_t hidden_size);
+  torch::Tensor forward(const torch::Tensor& x) override;
+  int64_t OutputDim() const override { return 2 * num_head_ * input_dim_; }
+
+  TwoLayerAttention attention{nullptr};
+
+ private:
+  int64_t input_dim_;
+  int64_t num_head_;
+  torch::Tensor temperature_;  // attention.t
+};
+
 // Builds the pooling named by config.type for inputs of `input_dim` channels.
 std::shared_ptr<Pooling> CreatePooling(const PoolingConfig& config, int64_t input_dim);
 

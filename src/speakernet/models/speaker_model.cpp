@@ -41,7 +41,9 @@ std::string WithThousands(int64_t n) {
 
 std::string DescribeModel(const ModelConfig& config, const SpeakerModel& model) {
   std::string pooling = config.pooling.type;
-  if (config.pooling.type == "multi_head") pooling += fmt::format("-{}", config.pooling.num_head);
+  if (config.pooling.type == "multi_head" || config.pooling.type == "multi_resolution") {
+    pooling += fmt::format("-{}", config.pooling.num_head);
+  }
   std::string details;
   if (config.type == "resnet") {
     details =

@@ -28,7 +28,7 @@ XVectorSpeakerModel::XVectorSpeakerModel(const ModelConfig& config)
   tdnn3 = register_module("tdnn3", Conv1dBnReluLayer(kFrameDim, kFrameDim, Tdnn({-3, 0, 3})));
   tdnn4 = register_module("tdnn4", Conv1dBnReluLayer(kFrameDim, kFrameDim, Tdnn({0})));
   tdnn5 = register_module("tdnn5", Conv1dBnReluLayer(kFrameDim, kStatsInput, Tdnn({0})));
-  stats = register_module("stats", std::make_shared<StatisticsPooling>(kStatsInput));
+  stats = register_module("stats", CreatePooling(config.pooling, kStatsInput));
   tdnn6 = register_module("tdnn6", Conv1dBnReluLayer(stats->OutputDim(), kFrameDim, Tdnn({0})));
   tdnn7 = register_module("tdnn7", Conv1dBnReluLayer(kFrameDim, emb_dim_, Tdnn({0})));
 }

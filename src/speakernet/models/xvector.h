@@ -47,7 +47,7 @@ class XVectorSpeakerModel : public SpeakerModel {
   Conv1dBnReluLayer tdnn3{nullptr};
   Conv1dBnReluLayer tdnn4{nullptr};
   Conv1dBnReluLayer tdnn5{nullptr};
-  std::shared_ptr<StatisticsPooling> stats;
+  std::shared_ptr<Pooling> stats;  // statistics in speaker-net; any pooling.type
   Conv1dBnReluLayer tdnn6{nullptr};
   Conv1dBnReluLayer tdnn7{nullptr};
 
