@@ -33,7 +33,8 @@
 // random contiguous piece of length r (reference `_pad_or_truncate`, see the spec §1.2).
 //
 // Cost note: a chunk of a plain file at the target rate decodes only the chunk; a pipe runs its
-// command and a file at another rate is resampled whole for every chunk taken from it.
+// command and a file at another rate is resampled whole for every chunk taken from it. The same
+// holds for noise/RIR files unless loader.augment.preload is set.
 // Next() and StartEpoch() are meant for one consumer thread.
 #pragma once
 
