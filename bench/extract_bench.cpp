@@ -15,8 +15,8 @@
 // The clock comes from SPEAKERNET_PEAK_GHZ, else /proc/cpuinfo's "cpu MHz" (on VMs often the
 // base clock; boost can then exceed 1.0), as bench/train_step_bench.cpp.
 //
-// cpu_ms_per_utt and cpu_frac_of_core_peak use the thread's CPU time instead of wall time: on a
-// shared, loaded machine they show the speed the code reaches while it runs.
+// cpu_ms_per_utt, cpu_frac_of_core_peak and cpu_frac_of_sgemm use the thread's CPU time instead
+// of wall time: on a shared, loaded machine they show the speed the code reaches while it runs.
 //
 // Run: build/bench/extract_bench [--benchmark_filter=ECAPA]
 #include <benchmark/benchmark.h>
@@ -30,6 +30,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "speakernet/features/fbank.h"
@@ -53,19 +54,6 @@ double CpuMhz() {
   return 0;
 }
 
-double SgemmFlops1Thread() {
-  static const double flops = [] {
-    at::set_num_threads(1);
-    const auto a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
-    torch::mm(a, b);
-    const int reps = 5;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < reps; ++i) torch::mm(a, b);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return reps * 2.0 * 2048.0 * 2048.0 * 2048.0 / s;
-  }();
-  return flops;
-}
 
 // CPU time of the calling thread: with 1 intra-op thread all the work runs here, so this stays
 // meaningful when other processes compete for the cores (wall time then includes waiting).
@@ -73,6 +61,24 @@ double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// 2048^2 sgemm FLOP/s on 1 thread: {by wall time, by this thread's CPU time}.
+std::pair<double, double> SgemmFlops1Thread() {
+  static const std::pair<double, double> flops = [] {
+    at::set_num_threads(1);
+    const auto a = torch::randn({2048, 2048}), b = torch::randn({2048, 2048});
+    torch::mm(a, b);
+    const int reps = 5;
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = ThreadCpuSeconds();
+    for (int i = 0; i < reps; ++i) torch::mm(a, b);
+    const double cpu = ThreadCpuSeconds() - c0;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double work = reps * 2.0 * 2048.0 * 2048.0 * 2048.0;
+    return std::make_pair(work / s, work / cpu);
+  }();
+  return flops;
 }
 
 struct BenchModel {
@@ -120,7 +126,7 @@ std::vector<BenchModel> Models() {
 void BM_Extract(benchmark::State& state, const BenchModel& m) {
   at::set_num_threads(1);
   torch::manual_seed(0);
-  const double sgemm = SgemmFlops1Thread();
+  const auto [sgemm, cpu_sgemm] = SgemmFlops1Thread();
   at::set_num_threads(1);
   std::function<torch::Tensor(const torch::Tensor&)> features;
   if (m.kaldi_fbank) {
@@ -174,6 +180,8 @@ void BM_Extract(benchmark::State& state, const BenchModel& m) {
   const double cpu_flops = 2.0 * macs / (cpu_seconds / reps);
   state.counters["cpu_ms_per_utt"] = cpu_seconds / reps * 1e3;
   state.counters["cpu_frac_of_core_peak"] = core_peak > 0 ? cpu_flops / core_peak : 0;
+  state.counters["cpu_frac_of_sgemm"] = cpu_flops / cpu_sgemm;
+  state.counters["cpu_sgemm_GFLOPs"] = cpu_sgemm / 1e9;
   state.counters["sgemm_GFLOPs"] = sgemm / 1e9;
 }
 
