@@ -401,3 +401,4 @@ TEST(ScoreNormErrors, DimensionsAndMissingTrialIds) {
 
 }  // namespace
 }  // namespace speakernet
+
