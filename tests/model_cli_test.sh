@@ -143,13 +143,16 @@ run "export" "$bin" export --exp "$work/exp_r34" --out "$work/r34_export.ckpt"
 run "exported tensors equal (torch.load)" $py "$work/compare.py" "$work/r34.ckpt" \
   "$work/r34_export.ckpt" module. extract_fbank.
 cat >"$work/load_state_dict.py" <<'EOF'
-# A torch.nn.Module with exactly the listing's parameters/buffers (minus extract_fbank.*)
-# must accept the exported dict with strict load_state_dict.
+# A torch.nn.Module with exactly the listing's parameters/buffers (minus extract_fbank.*
+# unless --with-fbank) must accept the exported dict with strict load_state_dict.
 import sys, torch
 listing, path = sys.argv[1], sys.argv[2]
+with_fbank = len(sys.argv) > 3 and sys.argv[3] == "--with-fbank"
 root = torch.nn.Module()
 for line in open(listing):
-    if not line.strip() or line.startswith("#") or line.startswith("extract_fbank."):
+    if not line.strip() or line.startswith("#"):
+        continue
+    if line.startswith("extract_fbank.") and not with_fbank:
         continue
     name, shape, dtype = line.rstrip("\n").split("\t")
     *parents, leaf = name.split(".")
@@ -165,6 +168,20 @@ print("load_state_dict(strict=True) ok")
 EOF
 run "export loads with load_state_dict(strict=True)" $py "$work/load_state_dict.py" \
   "$listings/resnet34-32.txt" "$work/r34_export.ckpt"
+run "export --fbank-buffers" "$bin" export --exp "$work/exp_r34" --out "$work/r34_fbank.ckpt" \
+  --fbank-buffers
+run "fbank buffers equal torchaudio's MelSpectrogram (spec §1.5)" $py -c "
+import sys, torch, torchaudio
+sd = torch.load(sys.argv[1])
+ref = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=512, win_length=400,
+    hop_length=160, f_min=0.0, f_max=None, n_mels=80, window_fn=torch.hamming_window).state_dict()
+assert len(ref) == 2, sorted(ref)
+for k, v in ref.items():
+    got = sd['extract_fbank.mel_spec_extractor.' + k]
+    assert got.shape == v.shape and torch.allclose(got, v, atol=1e-6), k
+" "$work/r34_fbank.ckpt"
+run "export --fbank-buffers loads with strict=True incl. extract_fbank.*" $py \
+  "$work/load_state_dict.py" "$listings/resnet34-32.txt" "$work/r34_fbank.ckpt" --with-fbank
 run "export --no-classifier --ddp-prefix" "$bin" export --exp "$work/exp_r34" \
   --out "$work/r34_export_ddp.ckpt" --no-classifier --ddp-prefix
 run "export --ddp-prefix keys" $py -c "

@@ -5,12 +5,14 @@
 //   python -c "import torch; model.load_state_dict(torch.load('encoder.ckpt'), strict=False)"
 //
 // The weights are checked against the experiment's config first (strict, by name and shape).
-// speaker-net's extract_fbank.* buffers are not written (our features live outside the model);
-// speaker-net's own extraction loads with strict=False, which tolerates that.
+// speaker-net's extract_fbank.* buffers (constants of its torchaudio MelSpectrogram) are only
+// written with --fbank-buffers: ours live outside the model, and speaker-net's own extraction
+// loads with strict=False. With them, a strict load_state_dict into speaker-net's model works.
 #include <spdlog/spdlog.h>
 
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
+#include "speakernet/features/fbank.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/train_config.h"
@@ -21,7 +23,7 @@ namespace speakernet {
 void AddExportCommand(CLI::App& app) {
   struct Args {
     std::string exp, checkpoint, out;
-    bool no_classifier = false, ddp_prefix = false;
+    bool no_classifier = false, ddp_prefix = false, fbank_buffers = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -32,6 +34,9 @@ void AddExportCommand(CLI::App& app) {
   cmd->add_flag("--no-classifier", args->no_classifier, "leave out loss.* (the classifier)");
   cmd->add_flag("--ddp-prefix", args->ddp_prefix,
                 "prefix every key with 'module.' as a DDP-wrapped model's state_dict has");
+  cmd->add_flag("--fbank-buffers", args->fbank_buffers,
+                "also write speaker-net's extract_fbank.* buffers (MelSpectrogram window and "
+                "mel filters) for a strict load_state_dict");
   cmd->callback([args] {
     const TrainConfig config = LoadTrainConfig(ExpConfigPath(args->exp), {});
     std::string checkpoint = args->checkpoint;
@@ -49,6 +54,16 @@ void AddExportCommand(CLI::App& app) {
     }
     StateDict out;
     const std::string prefix = args->ddp_prefix ? "module." : "";
+    if (args->fbank_buffers) {
+      // speaker-net's Fbank registers torchaudio MelSpectrogram's buffers first: the periodic
+      // Hamming window of win_length samples and the [n_fft/2+1, n_mels] mel filters.
+      const Fbank fbank(config.features);
+      out.emplace_back(prefix + "extract_fbank.mel_spec_extractor.spectrogram.window",
+                       torch::hamming_window(fbank.options().WinLength(), /*periodic=*/true,
+                                             torch::kFloat));
+      out.emplace_back(prefix + "extract_fbank.mel_spec_extractor.mel_scale.fb",
+                       fbank.MelMatrix());
+    }
     for (const auto& [name, tensor] : state) {
       if (args->no_classifier && name.rfind(kClassifierPrefix, 0) == 0) continue;
       out.emplace_back(prefix + name, tensor);
