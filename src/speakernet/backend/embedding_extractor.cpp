@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 
 void ExtractConfig::Validate() const {
   SN_CHECK(max_frames > 0, "max_frames must be > 0, got {}", max_frames);
-  SN_CHECK(batch_size >= 1, "batch_size must be >= 1, got {}", batch_size);
+  SN_CHECK(batch_size >= 0, "batch_size must be >= 0 (0 = by device), got {}", batch_size);
   SN_CHECK(num_workers >= 0 && num_workers <= 256, "num_workers must be in 0..256, got {}",
            num_workers);
   SN_CHECK(shard_size >= 1, "shard_size must be >= 1, got {}", shard_size);
@@ -122,6 +122,7 @@ EmbeddingExtractor::EmbeddingExtractor(const std::string& exp_dir, const Extract
   m.config = LoadTrainConfig(config_path, {});
   m.device_name = runtime.device;
   m.device = ParseDevice(runtime.device);
+  if (m.extract.batch_size == 0) m.extract.batch_size = m.device.is_cuda() ? 32 : 1;
   m.checkpoint = config.checkpoint;
   if (m.checkpoint.empty()) {
     m.checkpoint = Checkpointer(exp_dir, 1).Latest().value_or("");

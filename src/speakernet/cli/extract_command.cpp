@@ -21,7 +21,8 @@ void AddExtractCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--npy", args->extract.write_npy, "also write embeddings.npy and utts.txt");
   cmd->add_option("--batch-size", args->extract.batch_size,
-                  "max utterances of identical frame count per forward pass (1 = one by one)")
+                  "max utterances of identical frame count per forward pass (1 = one by one; "
+                  "0 = 32 on CUDA, 1 on CPU)")
       ->capture_default_str();
   cmd->add_option("--workers", args->extract.num_workers,
                   "threads decoding audio and computing features during the forward passes "
