@@ -20,9 +20,8 @@
 //
 // Run: build/bench/extract_bench [--benchmark_filter=ECAPA]
 #include <benchmark/benchmark.h>
-#include <torch/torch.h>
-
 #include <time.h>
+#include <torch/torch.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -53,7 +52,6 @@ double CpuMhz() {
   }
   return 0;
 }
-
 
 // CPU time of the calling thread: with 1 intra-op thread all the work runs here, so this stays
 // meaningful when other processes compete for the cores (wall time then includes waiting).

@@ -45,9 +45,9 @@ void AddConvertCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--force", args->force, "overwrite an existing experiment in OUT");
   cmd->callback([args] {
-    SN_CHECK(fs::absolute(args->exp).lexically_normal() !=
-                 fs::absolute(args->out).lexically_normal(),
-             "convert: --out must differ from --exp");
+    SN_CHECK(
+        fs::absolute(args->exp).lexically_normal() != fs::absolute(args->out).lexically_normal(),
+        "convert: --out must differ from --exp");
     TrainConfig config = LoadTrainConfig(ExpConfigPath(args->exp), {});
     SN_CHECK(config.model.type == "repvgg",
              "convert --deploy: '{}' has model.type '{}'; only repvgg can be re-parameterised",

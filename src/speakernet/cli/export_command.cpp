@@ -58,11 +58,10 @@ void AddExportCommand(CLI::App& app) {
       // speaker-net's Fbank registers torchaudio MelSpectrogram's buffers first: the periodic
       // Hamming window of win_length samples and the [n_fft/2+1, n_mels] mel filters.
       const Fbank fbank(config.features);
-      out.emplace_back(prefix + "extract_fbank.mel_spec_extractor.spectrogram.window",
-                       torch::hamming_window(fbank.options().WinLength(), /*periodic=*/true,
-                                             torch::kFloat));
-      out.emplace_back(prefix + "extract_fbank.mel_spec_extractor.mel_scale.fb",
-                       fbank.MelMatrix());
+      out.emplace_back(
+          prefix + "extract_fbank.mel_spec_extractor.spectrogram.window",
+          torch::hamming_window(fbank.options().WinLength(), /*periodic=*/true, torch::kFloat));
+      out.emplace_back(prefix + "extract_fbank.mel_spec_extractor.mel_scale.fb", fbank.MelMatrix());
     }
     for (const auto& [name, tensor] : state) {
       if (args->no_classifier && name.rfind(kClassifierPrefix, 0) == 0) continue;

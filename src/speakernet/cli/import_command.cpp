@@ -12,9 +12,8 @@
 // which `speakernet extract --exp EXP` uses directly. There is no optimizer state, so
 // `train --resume` cannot continue from it.
 #include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
-
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <filesystem>
@@ -77,8 +76,7 @@ void AddImportCommand(CLI::App& app) {
       "`speakernet extract --exp OUT`.");
   cmd->add_option("--config", args->config, "training YAML config describing the model")
       ->required();
-  cmd->add_option("--in", args->in, "speaker-net checkpoint (torch.save'd state_dict)")
-      ->required();
+  cmd->add_option("--in", args->in, "speaker-net checkpoint (torch.save'd state_dict)")->required();
   cmd->add_option("--out", args->out, "experiment dir to write")->required();
   cmd->add_option("--tag", args->tag, "checkpoint name under OUT/checkpoints")
       ->capture_default_str();
@@ -88,8 +86,7 @@ void AddImportCommand(CLI::App& app) {
   cmd->callback([cmd, args] {
     const TrainConfig config = LoadTrainConfig(args->config, cmd->remaining());
     std::vector<std::string> dropped;
-    const StateDict state =
-        FromSpeakerNetStateDict(ReadTorchSaveStateDict(args->in), &dropped);
+    const StateDict state = FromSpeakerNetStateDict(ReadTorchSaveStateDict(args->in), &dropped);
     if (!dropped.empty()) {
       spdlog::info("import: ignoring {} feature-extractor buffers ({} ...)", dropped.size(),
                    dropped.front());

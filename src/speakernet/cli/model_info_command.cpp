@@ -44,8 +44,8 @@ void AddModelInfoCommand(CLI::App& app) {
               << fmt::format("parameters (with classifier, {} classes x K {}): {}\n",
                              args->num_classes, config.loss.K, params + classifier)
               << "embedding dim: " << model->EmbeddingDim() << "\n"
-              << fmt::format("MACs per {} frames ({:g} s of audio): {} ({:.3f} G)\n",
-                             args->frames, args->frames / 100.0, macs, macs / 1e9);
+              << fmt::format("MACs per {} frames ({:g} s of audio): {} ({:.3f} G)\n", args->frames,
+                             args->frames / 100.0, macs, macs / 1e9);
   });
 }
 

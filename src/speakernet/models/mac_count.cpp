@@ -51,7 +51,7 @@ void OnEnd(const at::RecordFunction& fn, at::ObserverContext* ctx_base) {
     tls_macs += out_numel * inputs[1].toTensor().size(1);  // weight [out, in]
   } else if (name == "aten::addmm") {
     tls_macs += out_numel * inputs[1].toTensor().size(-1);  // (bias, a, b)
-  } else {  // matmul, mm, bmm: (a, b)
+  } else {                                                  // matmul, mm, bmm: (a, b)
     tls_macs += out_numel * inputs[0].toTensor().size(-1);
   }
 }

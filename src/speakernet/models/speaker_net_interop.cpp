@@ -17,8 +17,7 @@ StateDict FromSpeakerNetStateDict(const StateDict& state, std::vector<std::strin
       continue;
     }
     if (name == "loss.affine.weight") name = "loss.weight";
-    SN_CHECK(seen.insert(name).second, "key '{}' appears twice (after removing 'module.')",
-             name);
+    SN_CHECK(seen.insert(name).second, "key '{}' appears twice (after removing 'module.')", name);
     out.emplace_back(name, tensor);
   }
   return out;

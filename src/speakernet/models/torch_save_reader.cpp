@@ -36,18 +36,23 @@ PyPtr Make(PyValue::Kind kind) {
 }
 
 const char* KindName(PyValue::Kind k) {
-  static const char* names[] = {"None", "bool",  "int",  "float",  "str",   "bytes",
+  static const char* names[] = {"None",  "bool", "int",  "float",  "str",   "bytes",
                                 "tuple", "list", "dict", "global", "tensor"};
   return names[k];
 }
 
 c10::optional<torch::ScalarType> StorageDtype(const std::string& global) {
   static const std::map<std::string, torch::ScalarType> types = {
-      {"torch.FloatStorage", torch::kFloat},    {"torch.DoubleStorage", torch::kDouble},
-      {"torch.HalfStorage", torch::kHalf},      {"torch.BFloat16Storage", torch::kBFloat16},
-      {"torch.LongStorage", torch::kLong},      {"torch.IntStorage", torch::kInt},
-      {"torch.ShortStorage", torch::kShort},    {"torch.CharStorage", torch::kChar},
-      {"torch.ByteStorage", torch::kByte},      {"torch.BoolStorage", torch::kBool},
+      {"torch.FloatStorage", torch::kFloat},
+      {"torch.DoubleStorage", torch::kDouble},
+      {"torch.HalfStorage", torch::kHalf},
+      {"torch.BFloat16Storage", torch::kBFloat16},
+      {"torch.LongStorage", torch::kLong},
+      {"torch.IntStorage", torch::kInt},
+      {"torch.ShortStorage", torch::kShort},
+      {"torch.CharStorage", torch::kChar},
+      {"torch.ByteStorage", torch::kByte},
+      {"torch.BoolStorage", torch::kBool},
       {"torch.ComplexFloatStorage", torch::kComplexFloat},
       {"torch.ComplexDoubleStorage", torch::kComplexDouble}};
   const auto it = types.find(global);
@@ -57,13 +62,15 @@ c10::optional<torch::ScalarType> StorageDtype(const std::string& global) {
 
 class Unpickler {
  public:
-  Unpickler(const std::string& path, caffe2::serialize::PyTorchStreamReader& zip,
-            const char* data, size_t size)
+  Unpickler(const std::string& path, caffe2::serialize::PyTorchStreamReader& zip, const char* data,
+            size_t size)
       : path_(path), zip_(zip), p_(data), end_(data + size) {}
 
   PyPtr Run() {
     while (true) {
       const uint8_t op = Byte();
+      // One line per opcode, its pickle name beside it.
+      // clang-format off
       switch (op) {
         case 0x80: Byte(); break;                 // PROTO
         case 0x95: Bytes(8); break;               // FRAME (protocol 4): size only
@@ -183,6 +190,7 @@ class Unpickler {
                            "torch.save'd state dict",
                            path_, op));
       }
+      // clang-format on
     }
   }
 
@@ -317,9 +325,10 @@ class Unpickler {
     if (name == "torch._tensor._rebuild_from_type_v2" && a.size() >= 3) {
       return Call(a[0], a[2]);  // (func, new_type, args, state): a Tensor subclass
     }
-    Fail(fmt::format("'{}': data.pkl uses '{}', which a state dict of tensors does not need; "
-                     "save the model's state_dict() (a dict of tensors)",
-                     path_, name));
+    Fail(
+        fmt::format("'{}': data.pkl uses '{}', which a state dict of tensors does not need; "
+                    "save the model's state_dict() (a dict of tensors)",
+                    path_, name));
   }
 
   PyPtr LoadStorage(const PyPtr& pid) {
@@ -374,9 +383,10 @@ StateDict ReadTorchSaveStateDict(const std::string& path) {
   try {
     zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const std::exception& e) {
-    Fail(fmt::format("cannot read '{}' as a torch.save zip archive (a file saved with "
-                     "_use_new_zipfile_serialization=False, or not a PyTorch file?): {}",
-                     path, std::string(e.what()).substr(0, 200)));
+    Fail(
+        fmt::format("cannot read '{}' as a torch.save zip archive (a file saved with "
+                    "_use_new_zipfile_serialization=False, or not a PyTorch file?): {}",
+                    path, std::string(e.what()).substr(0, 200)));
   }
   if (zip->hasRecord("byteorder")) {
     auto [data, size] = zip->getRecord("byteorder");
@@ -401,8 +411,8 @@ StateDict ReadTorchSaveStateDict(const std::string& path) {
   for (const auto& [k, x] : top->dict) {
     SN_CHECK(k->kind == PyValue::kStr, "'{}': a key is a {}, expected str", path,
              KindName(k->kind));
-    SN_CHECK(x->kind == PyValue::kTensor, "'{}': entry '{}' is a {}, expected a tensor", path,
-             k->s, KindName(x->kind));
+    SN_CHECK(x->kind == PyValue::kTensor, "'{}': entry '{}' is a {}, expected a tensor", path, k->s,
+             KindName(x->kind));
     out.emplace_back(k->s, x->tensor);
   }
   return out;

@@ -41,8 +41,8 @@ void ExpectPlainDict(const std::map<std::string, torch::Tensor>& sd) {
   EXPECT_EQ(sd.at("double").scalar_type(), torch::kDouble);
   EXPECT_TRUE(torch::equal(sd.at("double"), torch::tensor({1.25, 3.0}, torch::kDouble)));
   EXPECT_TRUE(torch::equal(sd.at("flags"), torch::tensor({true, false, true})));
-  EXPECT_TRUE(torch::equal(sd.at("long"),
-                           torch::tensor({int64_t{-5}, int64_t{7}, int64_t{1} << 40})));
+  EXPECT_TRUE(
+      torch::equal(sd.at("long"), torch::tensor({int64_t{-5}, int64_t{7}, int64_t{1} << 40})));
   EXPECT_EQ(sd.at("bn.num_batches_tracked").dim(), 0);
   EXPECT_EQ(sd.at("bn.num_batches_tracked").item<int64_t>(), 123456789012);
   EXPECT_EQ(sd.at("empty").sizes(), (std::vector<int64_t>{0, 3}));
@@ -73,8 +73,9 @@ TEST_F(TorchSaveReader, ReadsParameters) {
 }
 
 TEST_F(TorchSaveReader, RejectsNonStateDictsByName) {
-  EXPECT_NE(test::ErrorOf([] { ReadTorchSaveStateDict(Path("module.pt")); })
-                .find("torch.nn.modules.linear.Linear"),
+  EXPECT_NE(test::ErrorOf([] {
+              ReadTorchSaveStateDict(Path("module.pt"));
+            }).find("torch.nn.modules.linear.Linear"),
             std::string::npos);
   const std::string legacy = test::ErrorOf([] { ReadTorchSaveStateDict(Path("legacy.pt")); });
   EXPECT_NE(legacy.find("legacy.pt"), std::string::npos) << legacy;
@@ -92,8 +93,8 @@ TEST(SpeakerNetInterop, MapsNames) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].first, "resnet.conv1.weight");
   EXPECT_EQ(out[1].first, "loss.weight");
-  EXPECT_EQ(dropped, (std::vector<std::string>{
-                         "module.extract_fbank.mel_spec_extractor.mel_scale.fb"}));
+  EXPECT_EQ(dropped,
+            (std::vector<std::string>{"module.extract_fbank.mel_spec_extractor.mel_scale.fb"}));
   const StateDict dup{{"module.a", torch::zeros(1)}, {"a", torch::zeros(1)}};
   EXPECT_NE(test::ErrorOf([&] { FromSpeakerNetStateDict(dup, nullptr); }).find("'a'"),
             std::string::npos);
