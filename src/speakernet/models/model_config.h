@@ -112,7 +112,7 @@ struct PoolingConfig {
   // pooling.h). Any trunk takes any pooling; the recipes use multi_head (ResNet, RepVGG),
   // channel_context (ECAPA) and statistics (x-vector).
   std::string type = "multi_head";
-  int64_t num_head = 16;      // multi_head (must divide the input dim), multi_resolution
+  int64_t num_head = 16;  // multi_head (must divide the input dim), multi_resolution
   // Attention hidden units: channel_context (speaker-net's ECAPA: 128), attentive (speaker-net's
   // default 64) and multi_resolution (per head; speaker-net's default 64).
   int64_t hidden_size = 128;

@@ -172,9 +172,8 @@ torch::Tensor MultiResolutionAttentionPooling::forward(const torch::Tensor& x) {
   const auto scores =
       attention->Scores(x).unsqueeze(2) / temperature_.to(x.dtype());  // [B, H, 1, T]
   const auto alpha = torch::softmax(scores, /*dim=*/3);
-  const auto [mean, std] = WeightedStats(alpha, x.unsqueeze(1));          // [B, H, D]
-  return torch::cat({mean.reshape({batch, -1}), std.reshape({batch, -1})}, /*dim=*/1)
-      .unsqueeze(2);
+  const auto [mean, std] = WeightedStats(alpha, x.unsqueeze(1));  // [B, H, D]
+  return torch::cat({mean.reshape({batch, -1}), std.reshape({batch, -1})}, /*dim=*/1).unsqueeze(2);
 }
 
 std::shared_ptr<Pooling> CreatePooling(const PoolingConfig& config, int64_t input_dim) {

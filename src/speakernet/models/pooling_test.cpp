@@ -80,8 +80,8 @@ namespace {
 
 // Random weights (biases too, so that every tensor matters) and input; our pooling against
 // testdata/pooling_reference.py on the same values.
-void CheckPoolingAgainstPython(const std::string& kind, Pooling& pool, int64_t batch,
-                               int64_t dim, int64_t frames, int64_t heads, int64_t hidden) {
+void CheckPoolingAgainstPython(const std::string& kind, Pooling& pool, int64_t batch, int64_t dim,
+                               int64_t frames, int64_t heads, int64_t hidden) {
   torch::manual_seed(7);
   {
     torch::NoGradGuard no_grad;
@@ -96,10 +96,10 @@ void CheckPoolingAgainstPython(const std::string& kind, Pooling& pool, int64_t b
   torch::NoGradGuard no_grad;
   const auto y = pool.forward(x);
   ASSERT_EQ(y.sizes(), (std::vector<int64_t>{batch, pool.OutputDim(), 1}));
-  const auto printed = test::RunPython(
-      test::SourcePath("src/speakernet/models/testdata/pooling_reference.py"),
-      {kind, dir.str(), std::to_string(batch), std::to_string(dim), std::to_string(frames),
-       std::to_string(heads), std::to_string(hidden)});
+  const auto printed =
+      test::RunPython(test::SourcePath("src/speakernet/models/testdata/pooling_reference.py"),
+                      {kind, dir.str(), std::to_string(batch), std::to_string(dim),
+                       std::to_string(frames), std::to_string(heads), std::to_string(hidden)});
   EXPECT_EQ(std::stoul(printed), GetStateDict(pool).size());
   test::ExpectClose(test::ReadRawFloats(dir / "out.bin"), y, 1e-4, kind + " pooling");
 }
