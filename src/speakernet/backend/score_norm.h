@@ -65,8 +65,11 @@ struct ScoreNormOptions {
   // within delta = 3 * 2^-9 + 1e-4 of the true one (unit vectors: two input roundings and one
   // output rounding of 2^-9 each, plus fp32 accumulation), so every true top-N member has a bf16
   // value >= (N-th largest bf16 value) - 2 delta, and all those candidates are rescored exactly.
-  // Ignored by S-norm and in double precision.
-  bool bf16_preselect = true;
+  // Ignored by S-norm and in double precision. Off by default: on the 2-core Cooper Lake machine
+  // it was measured slower than the plain fp32 path at VoxCeleb1-E scale (14.4 vs 10.5 CPU s,
+  // bench/backend_bench): the ~440 candidates per row (300 + the 2 delta band) cost as much to
+  // rescore as the bf16 product saves. It pays off where bf16 is much faster than fp32 (AMX).
+  bool bf16_preselect = false;
   // Utterances per block: each thread takes whole blocks ([block_rows, C] cosines, 6 MB for
   // 256 x 5994 floats, kept in cache for the selection) in one parallel region.
   int64_t block_rows = 256;
