@@ -390,15 +390,18 @@ ChunkLoader::Result ChunkLoader::Produce(const Epoch& epoch, int64_t index) cons
   Result result;
   try {
     const auto plans = PlanFor(epoch, index);
-    const auto b = static_cast<int64_t>(plans.size());
-    auto waves = torch::empty({b, chunk_samples_}, torch::kFloat32);
-    auto labels = torch::empty({b}, torch::kInt64);
+    const auto global_b = static_cast<int64_t>(plans.size());
+    // This rank's rows of the global batch (all of them without sharding).
+    const int64_t lo = global_b * shard_rank_ / shard_world_;
+    const int64_t hi = global_b * (shard_rank_ + 1) / shard_world_;
+    auto waves = torch::empty({hi - lo, chunk_samples_}, torch::kFloat32);
+    auto labels = torch::empty({hi - lo}, torch::kInt64);
     float* data = waves.data_ptr<float>();
     int64_t* label = labels.data_ptr<int64_t>();
-    for (int64_t i = 0; i < b; ++i) {
-      label[i] = labels_[plans[i].utterance];
+    for (int64_t i = lo; i < hi; ++i) {
+      label[i - lo] = labels_[plans[i].utterance];
       if (!augmenter_) {
-        FillRow(plans[i], data + i * chunk_samples_);
+        FillRow(plans[i], data + (i - lo) * chunk_samples_);
         continue;
       }
       // Augmented: read -> speed -> corruption -> crop/pad, all draws from the item's own RNG.
@@ -410,12 +413,12 @@ ChunkLoader::Result ChunkLoader::Produce(const Epoch& epoch, int64_t index) cons
       auto rng = MakeRng({config_.seed, epoch.epoch, index, i, kItemStream});
       try {
         const AugmentDraw draw = augmenter_->Apply(x, epoch.pools, index * BatchSize() + i, rng);
-        label[i] += static_cast<int64_t>(draw.label_offset) * num_speakers_;
+        label[i - lo] += static_cast<int64_t>(draw.label_offset) * num_speakers_;
       } catch (const std::exception& e) {
         throw Error(fmt::format("utterance {}: augmentation: {}", utts_[p.utterance].id, e.what()));
       }
       const std::vector<float> row = PadOrTruncate(x, chunk_samples_, rng);
-      std::memcpy(data + i * chunk_samples_, row.data(), chunk_samples_ * sizeof(float));
+      std::memcpy(data + (i - lo) * chunk_samples_, row.data(), chunk_samples_ * sizeof(float));
     }
     result.batch = Batch{waves, labels, index, 0.0};
   } catch (const std::exception& e) {
@@ -446,6 +449,19 @@ void ChunkLoader::WorkerLoop() {
       ready_cv_.notify_all();
     }
   }
+}
+
+void ChunkLoader::SetShard(int rank, int world) {
+  SN_CHECK(!validation_loader_, "SetShard: validation loaders are not sharded");
+  SN_CHECK(world >= 1 && rank >= 0 && rank < world, "SetShard: rank {} of world size {}", rank,
+           world);
+  SN_CHECK(config_.batch_size % world == 0,
+           "loader.batch_size ({}) is the global batch and must be divisible by the world size {}",
+           config_.batch_size, world);
+  std::lock_guard<std::mutex> lock(mutex_);
+  SN_CHECK(epoch_ == nullptr, "SetShard must be called before StartEpoch");
+  shard_rank_ = rank;
+  shard_world_ = world;
 }
 
 void ChunkLoader::StartEpoch(int64_t epoch, int64_t start_batch) {

@@ -169,6 +169,12 @@ class ChunkLoader {
   // decoding failure is thrown here as Error naming the utterance, and ends the epoch.
   std::optional<Batch> Next();
 
+  // Data-parallel sharding: rank `rank` of `world` gets rows [rank*B/world, (rank+1)*B/world) of
+  // every global batch (B = batch_size, which world must divide). Every random draw keeps its
+  // global item index, so the concatenation of the shards over ranks is bit-identical to the
+  // unsharded batch. Call before StartEpoch; training loaders only.
+  void SetShard(int rank, int world);
+
   // What batch `index` of `epoch` reads (deterministic; for tests and debugging).
   std::vector<ChunkPlan> PlanBatch(int64_t epoch, int64_t index) const;
 
@@ -202,6 +208,7 @@ class ChunkLoader {
   std::unique_ptr<WaveAugmenter> augmenter_;  // null when augmentation is off
   int64_t chunk_samples_ = 0;
   int num_speakers_ = 0;
+  int shard_rank_ = 0, shard_world_ = 1;
 
   std::mutex mutex_;
   std::condition_variable work_cv_, ready_cv_;

@@ -530,5 +530,41 @@ TEST_F(AugmentedLoaderTest, MissingSetsAndUnknownModesAreRejected) {
   EXPECT_THROW(ChunkLoader(d, c), Error);
 }
 
+// Data-parallel sharding: the ranks' shards of a global batch, concatenated in rank order, are
+// bit-identical to the unsharded batch (augmentation included), so the sequence of global
+// batches does not depend on the world size; a world size that does not divide the batch and a
+// late SetShard are errors.
+TEST_F(AugmentedLoaderTest, ShardsConcatenateToTheUnshardedBatch) {
+  DataDir d = Data();
+  ChunkLoader whole(d, Augmented(2));
+  whole.StartEpoch(1);
+  const auto all = Drain(whole);
+  for (int world : {2, 4}) {
+    std::vector<std::vector<Batch>> shards;
+    for (int r = 0; r < world; ++r) {
+      ChunkLoader part(d, Augmented(r % 2 + 1));
+      part.SetShard(r, world);
+      part.StartEpoch(1);
+      shards.push_back(Drain(part));
+      ASSERT_EQ(shards.back().size(), all.size());
+    }
+    for (size_t k = 0; k < all.size(); ++k) {
+      std::vector<torch::Tensor> waves, labels;
+      for (int r = 0; r < world; ++r) {
+        EXPECT_EQ(shards[r][k].waves.size(0), 4 / world);
+        waves.push_back(shards[r][k].waves);
+        labels.push_back(shards[r][k].labels);
+      }
+      EXPECT_TRUE(torch::equal(torch::cat(waves), all[k].waves))
+          << "world " << world << " batch " << k;
+      EXPECT_TRUE(torch::equal(torch::cat(labels), all[k].labels)) << "world " << world;
+    }
+  }
+  ChunkLoader bad(d, Augmented());
+  EXPECT_THROW(bad.SetShard(0, 3), Error);  // 4 % 3 != 0
+  bad.StartEpoch(0);
+  EXPECT_THROW(bad.SetShard(0, 2), Error);  // after StartEpoch
+}
+
 }  // namespace
 }  // namespace speakernet

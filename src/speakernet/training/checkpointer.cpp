@@ -25,28 +25,50 @@ const char* kOptimizerFile = "optimizer.pt";
 const char* kRngFile = "rng.pt";
 const char* kStateFile = "state.yaml";
 
+const char* kScalerFile = "scaler.pt";
+
+}  // namespace
+
 // The default CPU generator feeds dither, dropout and init; saving it makes resume bit-exact.
-StateDict CaptureRng() {
+// CUDA generators go through the device-generic Context API, so no CUDA header is needed.
+StateDict CaptureRngState() {
   StateDict rng;
   auto gen = at::detail::getDefaultCPUGenerator();
   {
     std::lock_guard<std::mutex> lock(gen.mutex());
     rng.emplace_back("cpu", gen.get_state());
   }
+  if (torch::cuda::is_available()) {
+    for (size_t i = 0; i < torch::cuda::device_count(); ++i) {
+      auto g = at::globalContext().defaultGenerator(
+          c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(i)));
+      std::lock_guard<std::mutex> lock(g.mutex());
+      rng.emplace_back("cuda:" + std::to_string(i), g.get_state());
+    }
+  }
   return rng;
 }
 
-void RestoreRng(const StateDict& rng) {
+void RestoreRngState(const StateDict& rng, int rank) {
+  const std::string mine = rank == 0 ? "cpu" : "cpu.rank" + std::to_string(rank);
+  bool have_mine = false;
+  for (const auto& kv : rng) have_mine = have_mine || kv.first == mine;
   for (const auto& [name, state] : rng) {
-    if (name == "cpu") {
+    if (name == (have_mine ? mine : std::string("cpu"))) {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(state);
+    } else if (name.rfind("cuda:", 0) == 0 && torch::cuda::is_available()) {
+      const auto i = std::stoi(name.substr(5));
+      if (i < static_cast<int>(torch::cuda::device_count())) {
+        auto g = at::globalContext().defaultGenerator(
+            c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(i)));
+        std::lock_guard<std::mutex> lock(g.mutex());
+        g.set_state(state);
+      }
     }
   }
 }
-
-}  // namespace
 
 StateDict WithoutClassifier(const StateDict& state) {
   StateDict model;
@@ -61,7 +83,7 @@ Checkpointer::Checkpointer(std::string exp_dir, int keep_periodic)
 
 std::string Checkpointer::Save(const std::string& tag, const StateDict& model_state,
                                torch::optim::Optimizer& optimizer, const TrainingPosition& position,
-                               bool end_of_epoch) {
+                               bool end_of_epoch, const CheckpointExtras& extras) {
   MakeDirs(dir_);
   const fs::path final_dir = fs::path(dir_) / tag;
   const fs::path tmp_dir = fs::path(dir_) / (tag + ".tmp." + std::to_string(::getpid()));
@@ -69,7 +91,9 @@ std::string Checkpointer::Save(const std::string& tag, const StateDict& model_st
   MakeDirs(tmp_dir.string());
   SaveStateDictFile((tmp_dir / kModelFile).string(), model_state);
   torch::save(optimizer, (tmp_dir / kOptimizerFile).string());
-  SaveStateDictFile((tmp_dir / kRngFile).string(), CaptureRng());
+  SaveStateDictFile((tmp_dir / kRngFile).string(),
+                    extras.rng.empty() ? CaptureRngState() : extras.rng);
+  if (!extras.scaler.empty()) SaveStateDictFile((tmp_dir / kScalerFile).string(), extras.scaler);
   YAML::Node state;
   state["epoch"] = position.epoch;
   state["batch"] = position.batch;
@@ -122,11 +146,17 @@ StateDict Checkpointer::LoadModelState(const std::string& checkpoint_dir) {
 }
 
 TrainingPosition Checkpointer::Load(const std::string& checkpoint_dir, StateDict* model_state,
-                                    torch::optim::Optimizer& optimizer) const {
+                                    torch::optim::Optimizer& optimizer, int rank,
+                                    StateDict* scaler) const {
   const TrainingPosition position = ReadPosition(checkpoint_dir);
   *model_state = LoadModelState(checkpoint_dir);
   torch::load(optimizer, (fs::path(checkpoint_dir) / kOptimizerFile).string());
-  RestoreRng(LoadStateDictFile((fs::path(checkpoint_dir) / kRngFile).string()));
+  RestoreRngState(LoadStateDictFile((fs::path(checkpoint_dir) / kRngFile).string()), rank);
+  if (scaler != nullptr) {
+    scaler->clear();
+    const fs::path path = fs::path(checkpoint_dir) / kScalerFile;
+    if (fs::exists(path)) *scaler = LoadStateDictFile(path.string());
+  }
   return position;
 }
 

@@ -25,6 +25,19 @@ struct TrainingPosition {
   int64_t global_step = 0;  // optimizer steps taken so far
 };
 
+// Optional checkpoint content beyond model/optimizer/position.
+struct CheckpointExtras {
+  StateDict rng;     // replaces CaptureRngState() in rng.pt when non-empty (DDP: all ranks' states)
+  StateDict scaler;  // AMP GradScaler state (scaler.pt), empty without AMP
+};
+
+// RNG states a resumed run needs: "cpu" (the default CPU generator: dither, dropout, init) and
+// "cuda:<i>" for every visible CUDA device (none on a CPU-only machine).
+StateDict CaptureRngState();
+// Restores the states captured above. Rank r > 0 of a data-parallel run takes "cpu.rank<r>"
+// (saved by the trainer from every rank) when present, so each rank continues its own stream.
+void RestoreRngState(const StateDict& rng, int rank = 0);
+
 class Checkpointer {
  public:
   // keep_periodic: how many of the newest periodic (non end-of-epoch) checkpoints to keep.
@@ -33,14 +46,16 @@ class Checkpointer {
   // Returns the directory written.
   std::string Save(const std::string& tag, const StateDict& model_state,
                    torch::optim::Optimizer& optimizer, const TrainingPosition& position,
-                   bool end_of_epoch);
+                   bool end_of_epoch, const CheckpointExtras& extras = {});
 
   // The checkpoint with the highest global step, if any.
   std::optional<std::string> Latest() const;
 
-  // Loads optimizer state and RNG states in place and returns the model state and position.
+  // Loads optimizer state and RNG states (for `rank`) in place and returns the model state and
+  // position; `scaler` (if given) receives scaler.pt, empty when the checkpoint has none.
   TrainingPosition Load(const std::string& checkpoint_dir, StateDict* model_state,
-                        torch::optim::Optimizer& optimizer) const;
+                        torch::optim::Optimizer& optimizer, int rank = 0,
+                        StateDict* scaler = nullptr) const;
 
   // Reads only the model state of a checkpoint (for extraction).
   static StateDict LoadModelState(const std::string& checkpoint_dir);

@@ -20,6 +20,10 @@ void TrainerConfig::Validate() const {
   SN_CHECK(ckpt_interval_iters >= 0, "trainer.ckpt_interval_iters must be >= 0");
   SN_CHECK(keep_periodic >= 1, "trainer.keep_periodic must be >= 1");
   SN_CHECK(max_iters >= 0, "trainer.max_iters must be >= 0");
+  SN_CHECK(target_num_multiplier >= 0, "trainer.target_num_multiplier must be >= 0, got {}",
+           target_num_multiplier);
+  SN_CHECK(ddp_bucket_mb > 0, "trainer.ddp_bucket_mb must be > 0, got {}", ddp_bucket_mb);
+  SN_CHECK(ddp_timeout_seconds > 0, "trainer.ddp_timeout_seconds must be > 0");
 }
 
 void TrainConfig::Validate() const {

@@ -43,6 +43,11 @@ struct TrainerConfig {
   int keep_periodic = 1;                // newest periodic checkpoints kept
   int64_t max_iters = 0;                // stop after this many iterations in this run (0 = none)
   int64_t seed = 1024;
+  bool amp = false;              // CUDA fp16 autocast + GradScaler (refused on CPU)
+  std::string init_from;         // checkpoint dir or model.pt to initialise all weights from
+  int target_num_multiplier = 0; // classes = speakers x this (0 = the loader's speed multiplier)
+  double ddp_bucket_mb = 25.0;   // gradient all-reduce bucket size
+  double ddp_timeout_seconds = 1800;
 
   template <class V>
   void Fields(V& v) {
@@ -54,6 +59,14 @@ struct TrainerConfig {
     v("keep_periodic", keep_periodic, "number of periodic checkpoints kept");
     v("max_iters", max_iters, "stop this run after N iterations (0 = no limit)");
     v("seed", seed, "seed for initialisation (the loader has its own seed)");
+    v("amp", amp, "mixed precision: CUDA fp16 autocast with a dynamic GradScaler (CUDA only)");
+    v("init_from", init_from,
+      "initialise model and classifier from this checkpoint dir or model.pt (fine-tuning)");
+    v("target_num_multiplier", target_num_multiplier,
+      "classifier classes = speakers x this (0 = from loader speed perturbation; 3 keeps a "
+      "speed-perturbed pre-trained classifier's shape)");
+    v("ddp_bucket_mb", ddp_bucket_mb, "multi-process: gradient all-reduce bucket size in MB");
+    v("ddp_timeout_seconds", ddp_timeout_seconds, "multi-process: collective/rendezvous timeout");
   }
   void Validate() const;
 };

@@ -1,6 +1,7 @@
 #include "speakernet/training/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -18,6 +19,7 @@
 #include "speakernet/data/data_dir.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/checkpointer.h"
+#include "speakernet/training/grad_scaler.h"
 
 namespace speakernet {
 
@@ -56,6 +58,77 @@ struct IntervalStats {
   void Reset() { *this = IntervalStats(); }
 };
 
+// fp16 autocast for the forward pass (CUDA), restored on scope exit. at::autocast::set_enabled
+// is the CUDA autocast switch in LibTorch 1.13-2.x.
+class AutocastGuard {
+ public:
+  explicit AutocastGuard(bool on) : on_(on) {
+    if (on_) at::autocast::set_enabled(true);
+  }
+  ~AutocastGuard() {
+    if (on_) {
+      at::autocast::set_enabled(false);
+      at::autocast::clear_cache();
+    }
+  }
+
+ private:
+  bool on_;
+};
+
+std::vector<torch::Tensor> Buffers(const torch::nn::Module& a, const torch::nn::Module& b) {
+  std::vector<torch::Tensor> out = a.buffers();
+  for (auto& t : b.buffers()) out.push_back(t);
+  return out;
+}
+
+}  // namespace
+
+namespace {
+std::string ShapeString(const torch::Tensor& t) {
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
+  return s + "]";
+}
+}  // namespace
+
+StateDict LoadInitWeights(const std::string& path, const StateDict& expected) {
+  const fs::path file = fs::is_directory(path) ? fs::path(path) / "model.pt" : fs::path(path);
+  SN_CHECK(fs::exists(file), "trainer.init_from: '{}' does not exist", file.string());
+  const StateDict source = LoadStateDictFile(file.string());
+  std::map<std::string, torch::Tensor> by_name(source.begin(), source.end());
+  std::vector<std::string> errors;
+  StateDict out;
+  for (const auto& [name, tensor] : expected) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      errors.push_back(fmt::format("missing key '{}'", name));
+      continue;
+    }
+    if (it->second.sizes() != tensor.sizes()) {
+      errors.push_back(fmt::format("key '{}' has shape {} in the file but {} in this model{}", name,
+                                   ShapeString(it->second), ShapeString(tensor),
+                                   name.rfind(kClassifierPrefix, 0) == 0
+                                       ? " (number of classes: check the data dir and "
+                                         "trainer.target_num_multiplier)"
+                                       : ""));
+    }
+    out.emplace_back(name, it->second);
+    by_name.erase(it);
+  }
+  for (const auto& [name, tensor] : by_name) {
+    errors.push_back(fmt::format("unexpected key '{}'", name));
+  }
+  if (!errors.empty()) {
+    std::string msg;
+    for (const auto& e : errors) msg += "\n  " + e;
+    Fail(fmt::format("trainer.init_from '{}': {} error(s):{}", file.string(), errors.size(), msg));
+  }
+  return out;
+}
+
+namespace {
+
 }  // namespace
 
 struct Trainer::State {
@@ -71,6 +144,8 @@ struct Trainer::State {
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<Checkpointer> checkpointer;
   std::vector<torch::Tensor> parameters;
+  DistEnv dist_env;
+  std::unique_ptr<Distributed> dist;
 
   StateDict FullStateDict() const {
     StateDict state = GetStateDict(*model);
@@ -83,9 +158,10 @@ struct Trainer::State {
   }
 };
 
-Trainer::Trainer(TrainConfig config, std::string data_dir, std::string exp_dir)
+Trainer::Trainer(TrainConfig config, std::string data_dir, std::string exp_dir, DistEnv dist)
     : state_(std::make_unique<State>()) {
   auto& s = *state_;
+  s.dist_env = std::move(dist);
   s.config = std::move(config);
   s.data_dir = std::move(data_dir);
   s.exp_dir = std::move(exp_dir);
@@ -144,10 +220,22 @@ std::pair<double, double> Trainer::Validate() {
 TrainSummary Trainer::Run(const std::string& resume) {
   auto& s = *state_;
   const auto& cfg = s.config;
+  const int rank = s.dist_env.rank, world = s.dist_env.world_size;
+  const bool main_rank = rank == 0;
   MakeDirs(s.exp_dir);
-  const ScopedLogFile log_file((fs::path(s.exp_dir) / "train.log").string());
+  const ScopedLogFile log_file(
+      (fs::path(s.exp_dir) / (main_rank ? "train.log" : fmt::format("train.rank{}.log", rank)))
+          .string());
   const int threads = ConfigureRuntime(cfg.runtime);
   s.device = ParseDevice(cfg.runtime.device);
+  if (world > 1 && s.device.is_cuda()) {
+    // One GPU per local rank, as torchrun does.
+    s.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(s.dist_env.local_rank));
+  }
+  SN_CHECK(!cfg.trainer.amp || s.device.is_cuda(),
+           "trainer.amp: true needs a CUDA device (runtime.device={}); mixed precision on CPU is "
+           "not supported, set trainer.amp=false",
+           s.device.str());
   spdlog::info("train: data {}, exp {}, device {}, {} threads", s.data_dir, s.exp_dir,
                s.device.str(), threads);
   spdlog::info("train: config {}", ConfigToString(cfg));
@@ -157,7 +245,8 @@ TrainSummary Trainer::Run(const std::string& resume) {
            s.data_dir);
   s.data->EnsureDurations();
   s.loader = std::make_unique<ChunkLoader>(*s.data, cfg.loader);
-  if (!s.loader->ValidationChunks().empty()) {
+  if (world > 1) s.loader->SetShard(rank, world);
+  if (main_rank && !s.loader->ValidationChunks().empty()) {
     s.valid_loader =
         std::make_unique<ChunkLoader>(*s.data, cfg.loader, s.loader->ValidationChunks());
   }
@@ -166,7 +255,12 @@ TrainSummary Trainer::Run(const std::string& resume) {
            cfg.loader.batch_size);
   const auto num_speakers = static_cast<int64_t>(s.data->speakers().size());
   // Speed perturbation makes every speaker three classes (spec §1.4); otherwise classes = speakers.
-  const int64_t num_classes = s.loader->NumClasses();
+  // trainer.target_num_multiplier keeps a speed-perturbed classifier's shape in fine-tuning.
+  const int64_t num_classes =
+      cfg.trainer.target_num_multiplier > 0
+          ? num_speakers * std::max<int64_t>(cfg.trainer.target_num_multiplier,
+                                             s.loader->NumClasses() / num_speakers)
+          : s.loader->NumClasses();
 
   torch::manual_seed(static_cast<uint64_t>(cfg.trainer.seed));
   s.fbank = std::make_unique<Fbank>(cfg.features);
@@ -182,21 +276,53 @@ TrainSummary Trainer::Run(const std::string& resume) {
                DescribeModel(cfg.model, *s.model), num_speakers, num_classes,
                s.data->NumUtterances(), iters_per_epoch);
 
+  GradScaler scaler(cfg.trainer.amp);
   TrainingPosition pos;
   if (resume.empty()) {
     SN_CHECK(!s.checkpointer->Latest(),
              "exp dir '{}' already has checkpoints: pass --resume to continue it, or choose a new --exp",
              s.exp_dir);
-    WriteExpFiles(s.exp_dir, cfg, *s.data);
+    if (!cfg.trainer.init_from.empty()) {
+      s.LoadFullStateDict(LoadInitWeights(cfg.trainer.init_from, s.FullStateDict()));
+      spdlog::info("train: initialised model and classifier from {}", cfg.trainer.init_from);
+    }
   } else {
     const std::string ckpt = resume == "latest" ? s.checkpointer->Latest().value_or("") : resume;
     SN_CHECK(!ckpt.empty(), "--resume: no checkpoint found in '{}'", s.checkpointer->checkpoints_dir());
-    StateDict model_state;
-    pos = s.checkpointer->Load(ckpt, &model_state, *s.optimizer);
+    StateDict model_state, scaler_state;
+    pos = s.checkpointer->Load(ckpt, &model_state, *s.optimizer, rank, &scaler_state);
     s.LoadFullStateDict(model_state);
+    if (cfg.trainer.amp && !scaler_state.empty()) scaler.LoadStateDictFrom(scaler_state);
     spdlog::info("train: resumed from {} (epoch {}, batch {}, step {})", ckpt, pos.epoch + 1,
                  pos.batch, pos.global_step);
   }
+  // Rendezvous after every rank has read the experiment state, before rank 0 writes to it.
+  s.dist_env.timeout_seconds = cfg.trainer.ddp_timeout_seconds;
+  s.dist = std::make_unique<Distributed>(s.dist_env, s.device);
+  Distributed& dist = *s.dist;
+  const std::vector<torch::Tensor> buffers = Buffers(*s.model, *s.loss);
+  if (dist.enabled()) {
+    // Identical start on every rank (rank 0's init or checkpoint), then each fresh rank its own
+    // dither stream, like speaker-net's set_seed(seed + rank); a resumed rank got its stream back.
+    dist.Broadcast(s.parameters);
+    dist.Broadcast(buffers);
+    if (resume.empty()) torch::manual_seed(static_cast<uint64_t>(cfg.trainer.seed + rank));
+    spdlog::info("train: {} ranks ({}), global batch {} = {} per rank", world, dist.backend(),
+                 cfg.loader.batch_size, cfg.loader.batch_size / world);
+  }
+  if (main_rank && resume.empty()) WriteExpFiles(s.exp_dir, cfg, *s.data);
+  // Checkpoint contents beyond model/optimizer: every rank's RNG (a collective) and the scaler.
+  auto extras = [&] {
+    CheckpointExtras e;
+    if (dist.enabled()) {
+      e.rng = CaptureRngState();
+      torch::Tensor cpu = e.rng.front().second;
+      const auto all = dist.AllGather(cpu);
+      for (int r = 1; r < world; ++r) e.rng.emplace_back(fmt::format("cpu.rank{}", r), all[r]);
+    }
+    if (cfg.trainer.amp) e.scaler = scaler.StateDictOf();
+    return e;
+  };
 
   TrainSummary summary;
   IntervalStats stats;
@@ -227,27 +353,49 @@ TrainSummary Trainer::Run(const std::string& resume) {
         if (cfg.loader.augment.spec_augment) {
           // Seeded from (seed, epoch, batch) like the loader, so resume redraws the same masks.
           auto gen = at::detail::createCPUGenerator(MixSeed({cfg.loader.seed, epoch, iter, 77}));
+          // Under DDP each rank masks its own rows with its own stream.
+          if (world > 1) gen = at::detail::createCPUGenerator(
+                             MixSeed({cfg.loader.seed, epoch, iter, 77, rank}));
           SpecAugment(feats, cfg.loader.augment.spec, gen);
         }
       }
       const torch::Tensor labels = batch->labels.to(s.device);
-      auto out = s.loss->forward(s.model->ForwardClassifierInput(feats), labels);
+      // torch DDP's broadcast_buffers: every forward starts from rank 0's BN running statistics.
+      if (dist.enabled()) dist.Broadcast(buffers);
+      MarginSoftmaxImpl::Output out;
+      {
+        AutocastGuard autocast(cfg.trainer.amp);
+        out = s.loss->forward(s.model->ForwardClassifierInput(feats), labels);
+      }
       s.optimizer->zero_grad();
-      out.loss.backward();
+      scaler.Scale(out.loss).backward();
+      // Mean of the per-rank mean losses = the global batch's mean loss (equal shards).
+      dist.AverageGradients(s.parameters, cfg.trainer.ddp_bucket_mb);
+      scaler.Unscale(s.parameters);  // before clipping, as torch.cuda.amp prescribes
       double grad_norm = 0;
       if (cfg.trainer.max_grad_norm > 0) {
         grad_norm = torch::nn::utils::clip_grad_norm_(s.parameters, cfg.trainer.max_grad_norm);
       }
-      SN_CHECK(std::isfinite(grad_norm),
-               "non-finite gradient norm at epoch {} iteration {} (lr {}): training diverged", epoch + 1,
-               iter, lr);
-      s.optimizer->step();
+      if (cfg.trainer.amp) {
+        // AMP: an overflow skips this step and backs the scale off (speaker-net warns only).
+        if (!scaler.Step(*s.optimizer, s.parameters)) {
+          spdlog::warn("epoch {} iteration {}: non-finite gradients at loss scale {}, step skipped",
+                       epoch + 1, iter, scaler.scale());
+        }
+        scaler.Update();
+      } else {
+        SN_CHECK(std::isfinite(grad_norm),
+                 "non-finite gradient norm at epoch {} iteration {} (lr {}): training diverged",
+                 epoch + 1, iter, lr);
+        s.optimizer->step();
+      }
       ++pos.global_step;
       ++summary.steps;
       eta.Advance();
 
       const double loss_value = out.loss.item<double>();
-      SN_CHECK(std::isfinite(loss_value), "non-finite loss at epoch {} iteration {}", epoch + 1, iter);
+      SN_CHECK(cfg.trainer.amp || std::isfinite(loss_value), "non-finite loss at epoch {} iteration {}",
+               epoch + 1, iter);
       stats.loss += loss_value;
       stats.correct += out.logits.argmax(1).eq(labels).sum().item<double>();
       stats.samples += static_cast<double>(labels.size(0));
@@ -257,6 +405,13 @@ TrainSummary Trainer::Run(const std::string& resume) {
       const bool last_iter = iter + 1 == iters_per_epoch;
       epoch_finished = last_iter;
       if (stats.iters == cfg.trainer.report_interval_iters || last_iter) {
+        if (dist.enabled()) {  // statistics of the global batches, not of this rank's shard
+          auto t = torch::tensor({stats.loss, stats.correct, stats.samples}, torch::kFloat64);
+          dist.AllReduceSum(t);
+          stats.loss = t[0].item<double>() / world;
+          stats.correct = t[1].item<double>();
+          stats.samples = t[2].item<double>();
+        }
         const double secs = std::chrono::duration<double>(Clock::now() - stats.start).count();
         summary.last_loss = stats.loss / stats.iters;
         summary.last_accuracy = stats.correct / stats.samples;
@@ -270,7 +425,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
             epoch + 1, cfg.trainer.epochs, iter + 1, iters_per_epoch, summary.last_loss,
             100 * summary.last_accuracy, lr, 100 * margin, rate, 100 * wait,
             FormatDuration(remaining));
-        AppendCsvRow(csv_path, fmt::format("{},{},{},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.4f}",
+        if (main_rank) AppendCsvRow(csv_path, fmt::format("{},{},{},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.4f}",
                                            epoch + 1, iter + 1, pos.global_step, lr,
                                            summary.last_loss, summary.last_accuracy, margin,
                                            rate, wait));
@@ -280,15 +435,24 @@ TrainSummary Trainer::Run(const std::string& resume) {
       const bool iter_limit = cfg.trainer.max_iters > 0 && summary.steps >= cfg.trainer.max_iters;
       const bool by_iters = cfg.trainer.ckpt_interval_iters > 0 &&
                             pos.global_step % cfg.trainer.ckpt_interval_iters == 0;
-      const bool by_time =
-          cfg.trainer.ckpt_interval_minutes > 0 &&
-          std::chrono::duration<double>(Clock::now() - last_ckpt_time).count() >=
-              60.0 * cfg.trainer.ckpt_interval_minutes;
+      bool by_time = cfg.trainer.ckpt_interval_minutes > 0 &&
+                     std::chrono::duration<double>(Clock::now() - last_ckpt_time).count() >=
+                         60.0 * cfg.trainer.ckpt_interval_minutes;
+      if (dist.enabled() && cfg.trainer.ckpt_interval_minutes > 0) {
+        // Rank 0's clock decides, so that all ranks enter the checkpoint's collective together.
+        auto t = torch::tensor({by_time ? 1.0 : 0.0}, torch::kFloat64);
+        dist.Broadcast({t});
+        by_time = t.item<double>() > 0;
+      }
       if (!last_iter && (iter_limit || by_iters || by_time)) {
         const TrainingPosition next{epoch, iter + 1, pos.global_step};
-        summary.last_checkpoint = s.checkpointer->Save(
-            "step-" + std::to_string(pos.global_step), s.FullStateDict(), *s.optimizer, next, false);
-        spdlog::info("train: checkpoint {}", summary.last_checkpoint);
+        const CheckpointExtras e = extras();
+        if (main_rank) {
+          summary.last_checkpoint =
+              s.checkpointer->Save("step-" + std::to_string(pos.global_step), s.FullStateDict(),
+                                   *s.optimizer, next, false, e);
+          spdlog::info("train: checkpoint {}", summary.last_checkpoint);
+        }
         last_ckpt_time = Clock::now();
       }
       if (iter_limit) {
@@ -296,7 +460,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
         break;
       }
     }
-    if (epoch_finished && s.valid_loader) {
+    if (epoch_finished && main_rank && s.valid_loader) {
       const auto [valid_loss, valid_acc] = Validate();
       spdlog::info("epoch {}/{} validation | loss {:.4f} acc {:.2f}% on {} chunks", epoch + 1,
                    cfg.trainer.epochs, valid_loss, 100 * valid_acc,
@@ -309,11 +473,27 @@ TrainSummary Trainer::Run(const std::string& resume) {
     }
     if (epoch_finished) {
       const TrainingPosition next{epoch + 1, 0, pos.global_step};
-      summary.last_checkpoint = s.checkpointer->Save("epoch-" + std::to_string(epoch + 1),
-                                                     s.FullStateDict(), *s.optimizer, next, true);
-      spdlog::info("train: end of epoch {}, checkpoint {}", epoch + 1, summary.last_checkpoint);
+      const CheckpointExtras e = extras();
+      if (main_rank) {
+        summary.last_checkpoint = s.checkpointer->Save("epoch-" + std::to_string(epoch + 1),
+                                                       s.FullStateDict(), *s.optimizer, next, true, e);
+        spdlog::info("train: end of epoch {}, checkpoint {}", epoch + 1, summary.last_checkpoint);
+      }
       last_ckpt_time = Clock::now();
     }
+  }
+  if (dist.enabled()) {
+    // Averaged gradients must keep the parameters identical; a difference is a bug, not noise.
+    // Buffers (BN running statistics) drift apart in every forward by design and are re-synced
+    // from rank 0 at the next forward, as torch DDP does; sync them once more for the end state.
+    summary.rank_max_difference = dist.MaxDifferenceFromRank0(s.parameters);
+    dist.Broadcast(buffers);
+    spdlog::info("train: ranks in sync, max |parameter - rank 0| = {}",
+                 summary.rank_max_difference);
+    SN_CHECK(summary.rank_max_difference == 0,
+             "rank {}: parameters differ from rank 0 by up to {} after training", rank,
+             summary.rank_max_difference);
+    dist.Barrier();  // rank 0's last checkpoint is complete before anyone reports success
   }
   return summary;
 }

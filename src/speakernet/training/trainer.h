@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "speakernet/models/state_dict.h"
+#include "speakernet/training/distributed.h"
 #include "speakernet/training/train_config.h"
 
 namespace speakernet {
@@ -17,12 +19,15 @@ struct TrainSummary {
   double last_accuracy = 0;
   double valid_loss = -1;  // last end-of-epoch validation (-1 = no validation split)
   double valid_accuracy = -1;
-  std::string last_checkpoint;
+  std::string last_checkpoint;  // rank 0 only
+  double rank_max_difference = 0;  // multi-process: max |parameter - rank 0's| at the end
 };
 
 class Trainer {
  public:
-  Trainer(TrainConfig config, std::string data_dir, std::string exp_dir);
+  // `dist`: this process's place in a multi-process run (default: a single process). Only rank 0
+  // writes the experiment files, logs CSVs and checkpoints; rank r > 0 logs to train.rank<r>.log.
+  Trainer(TrainConfig config, std::string data_dir, std::string exp_dir, DistEnv dist = {});
   ~Trainer();
 
   // resume: "" = start fresh (refuses an exp dir that already has checkpoints),
@@ -34,6 +39,12 @@ class Trainer {
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// Initial weights for fine-tuning (trainer.init_from, spec §6): reads `path` (a checkpoint dir or
+// a model.pt state-dict file) and returns its tensors in the order and names of `expected` (the
+// full model + classifier state). Missing, unexpected or mis-shaped keys are errors naming the
+// key (a classifier with another number of classes is reported as loss.weight).
+StateDict LoadInitWeights(const std::string& path, const StateDict& expected);
 
 // Files in an experiment directory.
 std::string ExpConfigPath(const std::string& exp_dir);    // resolved config.yaml

@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "speakernet/common/test_util.h"
+#include "speakernet/losses/margin_softmax.h"
+#include "speakernet/models/speaker_model.h"
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/toy_experiment_test_util.h"
 
@@ -111,6 +113,73 @@ TEST(Trainer, AugmentedRunWithValidationResumesExactly) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// trainer.init_from (large-margin fine-tuning): every tensor, classifier included, is loaded
+// exactly, from a checkpoint dir or its model.pt; a fine-tuned run starts from it (lower first
+// loss than from scratch); a classifier of another shape is reported by key.
+TEST(Trainer, InitFromLoadsEveryTensorExactly) {
+  test::ScratchDir dir("sn_trainer_init_from");
+  const std::string data = MakeToyData(dir);
+  TrainConfig c = TinyConfig();
+  c.trainer.epochs = 3;
+  Trainer(c, data, dir / "pre").Run();
+  const std::string ckpt = Checkpointer(dir / "pre", 1).Latest().value();
+  const StateDict saved = Checkpointer::LoadModelState(ckpt);
+
+  torch::manual_seed(12345);  // a fresh model whose tensors differ from the saved ones
+  auto model = CreateModel(c.model);
+  auto loss = MarginSoftmax(model->EmbeddingDim(), 3, c.loss);
+  StateDict expected = GetStateDict(*model);
+  for (auto& kv : GetStateDict(*loss, kClassifierPrefix)) expected.push_back(kv);
+  for (const std::string& from : {ckpt, ckpt + "/model.pt"}) {
+    const StateDict init = LoadInitWeights(from, expected);
+    LoadStateDict(*model, WithoutClassifier(init));
+    LoadStateDict(*loss, init, kClassifierPrefix);
+    StateDict now = GetStateDict(*model);
+    for (auto& kv : GetStateDict(*loss, kClassifierPrefix)) now.push_back(kv);
+    ASSERT_EQ(now.size(), saved.size());
+    int classifier = 0;
+    for (size_t i = 0; i < now.size(); ++i) {
+      EXPECT_EQ(now[i].first, saved[i].first);
+      EXPECT_TRUE(torch::equal(now[i].second, saved[i].second)) << now[i].first;
+      classifier += now[i].first.rfind(kClassifierPrefix, 0) == 0;
+    }
+    EXPECT_EQ(classifier, 1);
+  }
+
+  // Fine-tuning from it starts where pre-training ended: lower loss in the first interval.
+  TrainConfig scratch = TinyConfig();
+  scratch.trainer.epochs = 1;
+  const double from_scratch = Trainer(scratch, data, dir / "scratch").Run().last_loss;
+  TrainConfig ft = scratch;
+  ft.trainer.init_from = ckpt;
+  ft.optimizer.lr = 1e-3;
+  const double fine_tuned = Trainer(ft, data, dir / "ft").Run().last_loss;
+  EXPECT_LT(fine_tuned, from_scratch);
+}
+
+TEST(Trainer, InitFromReportsAMisShapedClassifierByKey) {
+  test::ScratchDir dir("sn_trainer_init_bad");
+  const std::string data = MakeToyData(dir);
+  TrainConfig c = TinyConfig();
+  c.trainer.epochs = 1;
+  Trainer(c, data, dir / "pre").Run();
+  TrainConfig ft = c;
+  ft.trainer.init_from = Checkpointer(dir / "pre", 1).Latest().value();
+  ft.trainer.target_num_multiplier = 3;  // 9 classes here, 3 in the pre-trained classifier
+  try {
+    Trainer(ft, data, dir / "ft").Run();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("key 'loss.weight' has shape [3, 16, 1] in the file but [9, 16, 1] in "
+                       "this model"),
+              std::string::npos)
+        << msg;
+  }
+  ft.trainer.init_from = dir / "nowhere";
+  EXPECT_THROW(Trainer(ft, data, dir / "ft2").Run(), Error);
 }
 
 }  // namespace

@@ -1,0 +1,145 @@
+// Data-parallel primitives with 2 ranks on threads of this process (Gloo over a FileStore in a
+// scratch dir): broadcast, bucketed gradient averaging, and the property that the averaged
+// gradient of 2 half batches equals the 1-process gradient of the whole global batch (for a
+// model whose forward is per-sample: BN in eval mode). Multi-process runs of the trainer are
+// tested by tests/train_cli_test.sh.
+#include "speakernet/training/distributed.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <functional>
+#include <thread>
+
+#include "speakernet/common/test_util.h"
+#include "speakernet/losses/margin_softmax.h"
+#include "speakernet/models/speaker_model.h"
+#include "speakernet/models/state_dict.h"
+#include "speakernet/training/toy_experiment_test_util.h"
+
+namespace speakernet {
+namespace {
+
+// Runs fn(dist) for ranks 0..world-1 on their own threads; failures are reported per rank.
+void RunRanks(int world, const std::string& store, const std::function<void(Distributed&)>& fn) {
+  std::vector<std::string> errors(world);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < world; ++r) {
+    threads.emplace_back([&, r] {
+      try {
+        DistEnv env;
+        env.rank = r;
+        env.world_size = world;
+        env.file_store = store;
+        env.timeout_seconds = 60;
+        Distributed dist(env, torch::kCPU);
+        fn(dist);
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int r = 0; r < world; ++r) EXPECT_EQ(errors[r], "") << "rank " << r;
+}
+
+TEST(Distributed, WorldSizeOneIsANoOp) {
+  Distributed dist(DistEnv{}, torch::kCPU);
+  EXPECT_FALSE(dist.enabled());
+  auto p = torch::ones({3}).requires_grad_();
+  p.mutable_grad() = torch::full({3}, 2.0);
+  dist.AverageGradients({p});
+  EXPECT_TRUE(p.grad().equal(torch::full({3}, 2.0)));
+  EXPECT_EQ(dist.backend(), "none");
+}
+
+TEST(Distributed, BroadcastAndBucketedAverageOverTwoRanks) {
+  test::ScratchDir dir("sn_dist_avg");
+  RunRanks(2, dir / "store", [](Distributed& d) {
+    const double r = d.rank();
+    // Broadcast of mixed dtypes: rank 0's values everywhere.
+    std::vector<torch::Tensor> ts{torch::full({2, 3}, r + 1), torch::full({4}, int64_t(10 + r)),
+                                  torch::full({1}, r + 5, torch::kFloat64)};
+    d.Broadcast(ts);
+    EXPECT_TRUE(ts[0].equal(torch::full({2, 3}, 1.0)));
+    EXPECT_TRUE(ts[1].equal(torch::full({4}, int64_t(10))));
+    EXPECT_TRUE(ts[2].equal(torch::full({1}, 5.0, torch::kFloat64)));
+    // Gradients (rank + 1) * (1..n): average = 1.5 * (1..n). A tiny bucket size forces one
+    // bucket per tensor, the default puts all float32 ones in one; a missing grad counts as 0.
+    for (double bucket_mb : {1e-6, 25.0}) {
+      auto a = torch::zeros({3, 5}).requires_grad_();
+      auto b = torch::zeros({7}).requires_grad_();
+      auto c = torch::zeros({2}, torch::kFloat64).requires_grad_();
+      auto none = torch::zeros({2}).requires_grad_();
+      a.mutable_grad() = torch::arange(1, 16).reshape({3, 5}).to(torch::kFloat32) * (r + 1);
+      b.mutable_grad() = torch::arange(1, 8).to(torch::kFloat32) * (r + 1);
+      c.mutable_grad() = torch::arange(1, 3).to(torch::kFloat64) * (r + 1);
+      if (d.rank() == 1) none.mutable_grad() = torch::full({2}, 4.0);
+      d.AverageGradients({a, b, c, none}, bucket_mb);
+      EXPECT_TRUE(a.grad().equal(torch::arange(1, 16).reshape({3, 5}).to(torch::kFloat32) * 1.5));
+      EXPECT_TRUE(b.grad().equal(torch::arange(1, 8).to(torch::kFloat32) * 1.5));
+      EXPECT_TRUE(c.grad().equal(torch::arange(1, 3).to(torch::kFloat64) * 1.5));
+      EXPECT_TRUE(none.grad().equal(torch::full({2}, 2.0)));
+    }
+    // AllGather in rank order; MaxDifferenceFromRank0 sees a difference on either rank.
+    const auto all = d.AllGather(torch::full({2}, r));
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_TRUE(all[1].equal(torch::full({2}, 1.0)));
+    EXPECT_EQ(d.MaxDifferenceFromRank0({torch::full({3}, 7.0)}), 0.0);
+    EXPECT_EQ(d.MaxDifferenceFromRank0({torch::full({3}, r * 0.25)}), 0.25);
+    d.Barrier();
+  });
+}
+
+// The gradient of the global batch's mean loss, from one process and from two ranks holding
+// half of the batch each and averaging: equal up to float summation order.
+TEST(Distributed, TwoRankAveragedGradientEqualsOneProcessGradient) {
+  test::ScratchDir dir("sn_dist_grad");
+  const TrainConfig cfg = test::TinyTrainConfig();
+  torch::manual_seed(3);
+  const auto feats = torch::randn({4, cfg.model.feat_dim, 50});
+  const auto labels = torch::tensor({0, 1, 2, 1}, torch::kInt64);
+  auto make = [&] {
+    auto model = CreateModel(cfg.model);
+    auto loss = MarginSoftmax(model->EmbeddingDim(), 3, cfg.loss);
+    model->eval();  // BN from running statistics: the forward is per sample
+    loss->train();  // margins on (they are per sample too)
+    loss->SetLambda(0);
+    return std::make_pair(model, loss);
+  };
+  auto [ref_model, ref_loss] = make();
+  const StateDict ref_model_state = GetStateDict(*ref_model);
+  const StateDict ref_loss_state = GetStateDict(*ref_loss);
+  ref_loss->forward(ref_model->ForwardClassifierInput(feats), labels).loss.backward();
+  std::vector<torch::Tensor> ref_grads;
+  for (auto& p : ref_model->parameters()) ref_grads.push_back(p.grad().clone());
+  for (auto& p : ref_loss->parameters()) ref_grads.push_back(p.grad().clone());
+
+  std::vector<std::vector<torch::Tensor>> rank_grads(2);
+  RunRanks(2, dir / "store", [&](Distributed& d) {
+    auto [model, loss] = make();
+    LoadStateDict(*model, ref_model_state);
+    LoadStateDict(*loss, ref_loss_state);
+    std::vector<torch::Tensor> params = model->parameters();
+    for (auto& p : loss->parameters()) params.push_back(p);
+    const int64_t lo = 2 * d.rank();
+    loss->forward(model->ForwardClassifierInput(feats.narrow(0, lo, 2)), labels.narrow(0, lo, 2))
+        .loss.backward();
+    d.AverageGradients(params);
+    for (auto& p : params) rank_grads[d.rank()].push_back(p.grad().clone());
+  });
+  ASSERT_EQ(rank_grads[0].size(), ref_grads.size());
+  ASSERT_EQ(rank_grads[1].size(), ref_grads.size());
+  double worst = 0;
+  for (size_t i = 0; i < ref_grads.size(); ++i) {
+    EXPECT_TRUE(rank_grads[0][i].equal(rank_grads[1][i])) << "ranks differ at parameter " << i;
+    const double scale = ref_grads[i].abs().max().item<double>() + 1e-6;
+    worst = std::max(worst, (rank_grads[0][i] - ref_grads[i]).abs().max().item<double>() / scale);
+  }
+  EXPECT_LT(worst, 1e-4) << "2-rank averaged gradient differs from the 1-process gradient";
+  // A wrong average (sum instead of mean) would be off by 100 %: the test can fail.
+  EXPECT_GT(ref_grads[0].abs().max().item<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace speakernet
