@@ -50,7 +50,8 @@ Result Run(const std::string& exp, const DataDir& data, const ExtractConfig& cfg
     const double c0 = CpuSeconds();
     const auto t0 = std::chrono::steady_clock::now();
     const ExtractStats stats = ExtractDataDir(extractor, data, out);
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (wall < best.wall) {
       best.wall = wall;
       best.cpu = CpuSeconds() - c0;
@@ -86,26 +87,30 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::warn);
     const DataDir data = DataDir::Load(data_dir);
     const std::string tmp =
-        (fs::temp_directory_path() / ("sn_extraction_bench_" + std::to_string(::getpid()))).string();
+        (fs::temp_directory_path() / ("sn_extraction_bench_" + std::to_string(::getpid())))
+            .string();
     const Result ref = Run(exp, data, single, runtime, tmp + "/single", reps);
     const Result opt = Run(exp, data, batched, runtime, tmp + "/batched", reps);
     const double n = static_cast<double>(data.NumUtterances());
     std::printf("%zu utterances, %s, torch threads %d, best of %d\n", data.utterances().size(),
                 runtime.device.c_str(), runtime.threads, reps);
-    std::printf("one by one (batch 1, no workers): %7.2f s  %7.1f utts/s  cpu %7.2f s  %lld passes\n",
-                ref.wall, n / ref.wall, ref.cpu, static_cast<long long>(ref.stats.forward_passes));
-    std::printf("batched (batch %d, %d workers):    %7.2f s  %7.1f utts/s  cpu %7.2f s  %lld passes, "
-                "largest batch %lld\n",
-                batched.batch_size, batched.num_workers, opt.wall, n / opt.wall, opt.cpu,
-                static_cast<long long>(opt.stats.forward_passes),
-                static_cast<long long>(opt.stats.largest_batch));
+    std::printf(
+        "one by one (batch 1, no workers): %7.2f s  %7.1f utts/s  cpu %7.2f s  %lld passes\n",
+        ref.wall, n / ref.wall, ref.cpu, static_cast<long long>(ref.stats.forward_passes));
+    std::printf(
+        "batched (batch %d, %d workers):    %7.2f s  %7.1f utts/s  cpu %7.2f s  %lld passes, "
+        "largest batch %lld\n",
+        batched.batch_size, batched.num_workers, opt.wall, n / opt.wall, opt.cpu,
+        static_cast<long long>(opt.stats.forward_passes),
+        static_cast<long long>(opt.stats.largest_batch));
     std::printf("speed-up: wall %.2fx, cpu %.2fx\n", ref.wall / opt.wall, ref.cpu / opt.cpu);
     // The two setups' embeddings agree within float rounding.
     const auto a = kaldi::ReadScp(tmp + "/single/embeddings.scp");
     const auto b = kaldi::ReadScp(tmp + "/batched/embeddings.scp");
     double worst = 0;
     for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-      const std::vector<float> x = kaldi::ReadVector(a[i].second), y = kaldi::ReadVector(b[i].second);
+      const std::vector<float> x = kaldi::ReadVector(a[i].second),
+                               y = kaldi::ReadVector(b[i].second);
       double diff = 0, scale = 1;
       for (size_t j = 0; j < x.size(); ++j) {
         diff = std::max(diff, static_cast<double>(std::abs(x[j] - y[j])));

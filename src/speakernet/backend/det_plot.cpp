@@ -1,12 +1,12 @@
 #include "speakernet/backend/det_plot.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 #include <numeric>
-
-#include <fmt/format.h>
 
 #include "speakernet/backend/metrics.h"
 #include "speakernet/common/atomic_file.h"
@@ -32,17 +32,14 @@ double Probit(double p) {
   // 1 - p is exact for p > 0.5, and the lower tail keeps full relative precision in erfc.
   if (p > 0.5) return -Probit(1 - p);
   // Acklam's rational approximation (relative error < 1.2e-9) ...
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
-                             -2.759285104469687e+02, 1.383577518672690e+02,
-                             -3.066479806614716e+01, 2.506628277459239e+00};
-  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
-                             -1.556989798598866e+02, 6.680131188771972e+01,
-                             -1.328068155288572e+01};
-  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
-                             -2.400758277161838e+00, -2.549732539343734e+00,
-                             4.374664141464968e+00,  2.938163982698783e+00};
-  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
-                             2.445134137142996e+00, 3.754408661907416e+00};
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                             1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
   constexpr double p_low = 0.02425;
   double x;
   if (p < p_low) {
@@ -105,7 +102,8 @@ void PlotConfig::Validate() const {
 
 PlotFormat PlotFormatOf(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (ext == ".svg") return PlotFormat::kSvg;
   if (ext == ".png") return PlotFormat::kPng;
   Fail(fmt::format("plot output '{}': unknown image format '{}' (use .svg or .png)", path, ext));
@@ -151,10 +149,9 @@ template <class Draw>
 void RenderTo(const std::string& path, int width, int height, const Draw& draw) {
   const PlotFormat format = PlotFormatOf(path);
   WriteFileAtomically(path, [&](const std::string& tmp) {
-    cairo_surface_t* surface =
-        format == PlotFormat::kSvg
-            ? cairo_svg_surface_create(tmp.c_str(), width, height)
-            : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
+    cairo_surface_t* surface = format == PlotFormat::kSvg
+                                   ? cairo_svg_surface_create(tmp.c_str(), width, height)
+                                   : cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width, height);
     cairo_t* cr = cairo_create(surface);
     try {
       cairo_set_source_rgb(cr, 1, 1, 1);

@@ -35,7 +35,7 @@ struct PlotSystem {
 };
 
 struct PlotConfig {
-  int width = 640, height = 600;  // pixels (PNG) or points (SVG)
+  int width = 640, height = 600;                 // pixels (PNG) or points (SVG)
   double p_target = 0.01, c_miss = 1, c_fa = 1;  // the minDCF operating point to mark
   double min_prob = 0.001, max_prob = 0.5;       // DET axis range (probabilities)
   int hist_bins = 60;                            // histogram bins over the score range

@@ -25,10 +25,10 @@ TEST(ProbitTest, MatchesTabulatedNormalQuantiles) {
   // Standard normal quantiles from statistical tables (15+ significant digits).
   const struct {
     double p, z;
-  } table[] = {{0.01, -2.326347874040841},   {0.5, 0.0},
-               {0.975, 1.959963984540054},   {0.001, -3.090232306167814},
-               {1e-6, -4.753424308822899},   {0.9, 1.2815515655446004},
-               {0.025, -1.959963984540054},  {0.3, -0.5244005127080407},
+  } table[] = {{0.01, -2.326347874040841},  {0.5, 0.0},
+               {0.975, 1.959963984540054},  {0.001, -3.090232306167814},
+               {1e-6, -4.753424308822899},  {0.9, 1.2815515655446004},
+               {0.025, -1.959963984540054}, {0.3, -0.5244005127080407},
                {0.99, 2.326347874040841}};
   for (const auto& t : table) {
     EXPECT_NEAR(Probit(t.p), t.z, 1e-12) << "p = " << t.p;
@@ -56,7 +56,7 @@ TEST(DetCurveTest, HandWorkedExampleWithTies) {
   const std::vector<double> s = {0.4, 0.1, 0.8, 0.35, 0.4};
   const std::vector<int> l = {1, 0, 1, 0, 0};
   const auto c = DetCurve(s, l);
-  ASSERT_EQ(c.size(), 5u);  // accept-all + 4 distinct scores
+  ASSERT_EQ(c.size(), 5u);    // accept-all + 4 distinct scores
   const double expect[][3] = {// threshold, p_fa, p_miss
                               {-INFINITY, 1.0, 0.0},
                               {0.1, 2.0 / 3, 0.0},
@@ -110,10 +110,10 @@ TEST(DetCurveTest, PointsMatchBruteForceSweepAndMetrics) {
   // diagonal.
   for (size_t i = 1; i < curve.size(); ++i) {
     if (curve[i - 1].p_miss <= curve[i - 1].p_fa && curve[i].p_miss >= curve[i].p_fa) {
-      const double lo = std::min({curve[i - 1].p_miss, curve[i].p_fa, curve[i - 1].p_fa,
-                                  curve[i].p_miss});
-      const double hi = std::max({curve[i - 1].p_miss, curve[i].p_fa, curve[i - 1].p_fa,
-                                  curve[i].p_miss});
+      const double lo =
+          std::min({curve[i - 1].p_miss, curve[i].p_fa, curve[i - 1].p_fa, curve[i].p_miss});
+      const double hi =
+          std::max({curve[i - 1].p_miss, curve[i].p_fa, curve[i - 1].p_fa, curve[i].p_miss});
       EXPECT_GE(m.eer_percent / 100, lo - 1e-12);
       EXPECT_LE(m.eer_percent / 100, hi + 1e-12);
       break;

@@ -69,8 +69,7 @@ struct EmbeddingExtractor::Impl {
     const int64_t frames = feats.size(1), nv = static_cast<int64_t>(voiced.size());
     std::vector<int64_t> keep;
     for (int64_t t = 0; t < frames; ++t) {
-      const int64_t j =
-          std::clamp<int64_t>(std::llround((t * hop - vwin / 2) / vhop), 0, nv - 1);
+      const int64_t j = std::clamp<int64_t>(std::llround((t * hop - vwin / 2) / vhop), 0, nv - 1);
       if (voiced[j]) keep.push_back(t);
     }
     // An utterance without any voiced frame is used whole rather than dropped, so that every
@@ -118,7 +117,8 @@ EmbeddingExtractor::EmbeddingExtractor(const std::string& exp_dir, const Extract
   config.Validate();
   m.extract = config;
   const std::string config_path = ExpConfigPath(exp_dir);
-  SN_CHECK(fs::exists(config_path), "'{}' is not an experiment directory (no config.yaml)", exp_dir);
+  SN_CHECK(fs::exists(config_path), "'{}' is not an experiment directory (no config.yaml)",
+           exp_dir);
   m.config = LoadTrainConfig(config_path, {});
   m.device_name = runtime.device;
   m.device = ParseDevice(runtime.device);
@@ -215,8 +215,8 @@ bool ShardComplete(const std::string& path, const std::vector<Utterance>& utts, 
     return false;
   }
   if (i != end) {
-    spdlog::warn("extract: shard {} has {} of {} utterances; extracting it again", path,
-                 i - begin, end - begin);
+    spdlog::warn("extract: shard {} has {} of {} utterances; extracting it again", path, i - begin,
+                 end - begin);
     return false;
   }
   return true;
@@ -287,7 +287,8 @@ class FeaturePipeline {
     Slot slot;
     try {
       torch::NoGradGuard no_grad;
-      slot.feats = m_.Features(LoadUtteranceAudio(utts_[order_[pos]], m_.config.features.sample_rate));
+      slot.feats =
+          m_.Features(LoadUtteranceAudio(utts_[order_[pos]], m_.config.features.sample_rate));
     } catch (const std::exception& e) {
       slot.error = e.what();
     }
@@ -429,7 +430,8 @@ ExtractStats ExtractDataDir(const EmbeddingExtractor& extractor, const DataDir& 
           out = m.EmbedBatch(batch);
         } catch (const std::exception& e) {
           std::string ids;
-          for (int64_t t = i; t < j; ++t) ids += (t > i ? " " : "") + utts[shard.begin + order[t]].id;
+          for (int64_t t = i; t < j; ++t)
+            ids += (t > i ? " " : "") + utts[shard.begin + order[t]].id;
           Fail(fmt::format("extract: batch of {} frames ({}): {}", frames, ids, e.what()));
         }
         for (int64_t t = i; t < j; ++t) embs[order[t]] = out[t - i];
@@ -451,9 +453,10 @@ ExtractStats ExtractDataDir(const EmbeddingExtractor& extractor, const DataDir& 
     progress.Finish();
   }
   if (stats.shards_done + stats.shards_skipped < num_shards) {
-    spdlog::info("extract: stopped after {} shard(s) (stop_after_shards); {} of {} shards done; "
-                 "run again to continue",
-                 stats.shards_done, stats.shards_done + stats.shards_skipped, num_shards);
+    spdlog::info(
+        "extract: stopped after {} shard(s) (stop_after_shards); {} of {} shards done; "
+        "run again to continue",
+        stats.shards_done, stats.shards_done + stats.shards_skipped, num_shards);
     return stats;
   }
 

@@ -74,13 +74,13 @@ class EmbeddingExtractor {
 };
 
 struct ExtractStats {
-  int64_t utterances = 0;       // extracted in this run (skipped shards not counted)
-  int64_t forward_passes = 0;   // model calls (a split utterance counts once per piece)
-  int64_t largest_batch = 0;    // most utterances in one forward pass
-  int64_t shards_done = 0;      // shards written in this run
-  int64_t shards_skipped = 0;   // shards found finished from an earlier run
-  bool complete = false;        // the final embeddings were written (or were up to date)
-  bool up_to_date = false;      // nothing to do: an earlier run finished with the same setup
+  int64_t utterances = 0;      // extracted in this run (skipped shards not counted)
+  int64_t forward_passes = 0;  // model calls (a split utterance counts once per piece)
+  int64_t largest_batch = 0;   // most utterances in one forward pass
+  int64_t shards_done = 0;     // shards written in this run
+  int64_t shards_skipped = 0;  // shards found finished from an earlier run
+  bool complete = false;       // the final embeddings were written (or were up to date)
+  bool up_to_date = false;     // nothing to do: an earlier run finished with the same setup
 };
 
 // Extracts every utterance of `data` into out_dir/embeddings.{ark,scp} (Kaldi float vectors in

@@ -23,8 +23,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <memory>
 #include <iostream>
+#include <memory>
 #include <random>
 
 #include "speakernet/audio/audio_reader.h"
@@ -268,8 +268,8 @@ std::string MakeMixedLengthData(const test::ScratchDir& dir, const std::string& 
   const std::string data = dir / name;
   fs::create_directories(data);
   std::ofstream wav_scp(data + "/wav.scp");
-  const int64_t lengths[] = {24000, 32000, 16000, 24000, 32000, 51200, 24100,
-                             24000, 32000, 24000, 16000, 24000};
+  const int64_t lengths[] = {24000, 32000, 16000, 24000, 32000, 51200,
+                             24100, 24000, 32000, 24000, 16000, 24000};
   for (int i = 0; i < 12; ++i) {
     const std::string id = fmt::format("utt{:02d}", i);
     const std::string path = dir / (name + "_" + id + ".wav");
@@ -319,8 +319,9 @@ TEST_F(ExtractorTest, BatchedEqualsOneByOne) {
   std::cout << "batched vs one-by-one: max |diff| / max(1, max |emb|) = " << worst << "\n";
 
   // The references are distinct (a mix-up of utterances inside a batch would show).
-  EXPECT_GT(MaxAbsDiff(kaldi::ReadVector(scp[0].second), torch::tensor(kaldi::ReadVector(scp[3].second))),
-            1e-3f);
+  EXPECT_GT(
+      MaxAbsDiff(kaldi::ReadVector(scp[0].second), torch::tensor(kaldi::ReadVector(scp[3].second))),
+      1e-3f);
 }
 
 TEST_F(ExtractorTest, InterruptedRunResumesToIdenticalOutput) {
@@ -336,7 +337,8 @@ TEST_F(ExtractorTest, InterruptedRunResumesToIdenticalOutput) {
     EXPECT_TRUE(s.complete);
     EXPECT_EQ(s.shards_done, 3);
   }
-  const std::string ark = ReadBytes(out + "/embeddings.ark"), scp = ReadBytes(out + "/embeddings.scp"),
+  const std::string ark = ReadBytes(out + "/embeddings.ark"),
+                    scp = ReadBytes(out + "/embeddings.scp"),
                     npy = ReadBytes(out + "/embeddings.npy");
   EXPECT_FALSE(fs::exists(out + "/shards")) << "shards are removed once merged";
   fs::remove_all(out);

@@ -1,7 +1,7 @@
+#include <spdlog/spdlog.h>
+
 #include "speakernet/backend/embedding_extractor.h"
 #include "speakernet/cli/commands.h"
-
-#include <spdlog/spdlog.h>
 
 namespace speakernet {
 
@@ -15,7 +15,9 @@ void AddExtractCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("extract", "whole-utterance embeddings of a data dir");
   cmd->add_option("--exp", args->exp, "experiment dir written by `speakernet train`")->required();
   cmd->add_option("--data", args->data, "data dir whose wav.scp lists the utterances")->required();
-  cmd->add_option("--out", args->out, "output dir: embeddings.ark/.scp (Kaldi); re-running resumes or skips")->required();
+  cmd->add_option("--out", args->out,
+                  "output dir: embeddings.ark/.scp (Kaldi); re-running resumes or skips")
+      ->required();
   cmd->add_option("--checkpoint", args->extract.checkpoint, "checkpoint dir (default: newest)");
   cmd->add_option("--max-frames", args->extract.max_frames, "split longer utterances")
       ->capture_default_str();

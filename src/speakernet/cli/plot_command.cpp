@@ -1,9 +1,9 @@
 // `speakernet plot`: DET curves of one or more score files on one trial list, or their
 // target/non-target score histograms (spec §7.2 item 7), as SVG or PNG (by the extension).
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 #include <memory>
-
-#include <spdlog/spdlog.h>
 
 #include "speakernet/backend/cosine_scoring.h"
 #include "speakernet/backend/det_plot.h"
@@ -34,8 +34,8 @@ void AddPlotCommand(CLI::App& app) {
     PlotConfig plot;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "plot", "DET curves (and score histograms) of score files as SVG or PNG");
+  auto* cmd =
+      app.add_subcommand("plot", "DET curves (and score histograms) of score files as SVG or PNG");
   cmd->add_option("--scores", args->scores,
                   "score file(s), comma-separated: one DET curve each ('enroll test score' lines)")
       ->required();
