@@ -84,7 +84,8 @@ struct PgImpl : Distributed::Impl {
 
 }  // namespace
 
-Distributed::Distributed(const DistEnv& env, const torch::Device& device) : env_(env) {
+Distributed::Distributed(const DistEnv& env, const torch::Device& device)
+    : env_(env), device_(device) {
   if (env_.world_size <= 1) return;
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(env_.timeout_seconds * 1000));
   c10::intrusive_ptr<c10d::Store> store;
@@ -188,7 +189,7 @@ void Distributed::Broadcast(const std::vector<torch::Tensor>& tensors) {
   if (!enabled() || tensors.empty()) return;
   torch::NoGradGuard no_grad;
   for (const auto& bucket : Buckets(tensors, 1e30)) {
-    std::vector<at::Tensor> v{Flatten(tensors, bucket)};
+    std::vector<at::Tensor> v{Flatten(tensors, bucket).to(device_)};
     impl_->Broadcast(v);
     Unflatten(v[0], tensors, bucket);
   }
@@ -208,7 +209,7 @@ void Distributed::AverageGradients(const std::vector<torch::Tensor>& params, dou
   std::vector<std::vector<at::Tensor>> flats(buckets.size());
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   for (size_t b = 0; b < buckets.size(); ++b) {
-    flats[b] = {Flatten(grads, buckets[b])};
+    flats[b] = {Flatten(grads, buckets[b]).to(device_)};
     works.push_back(impl_->AllReduceAsync(flats[b]));
   }
   const double inv = 1.0 / world_size();
@@ -221,16 +222,18 @@ void Distributed::AverageGradients(const std::vector<torch::Tensor>& params, dou
 
 void Distributed::AllReduceSum(torch::Tensor& t) {
   if (!enabled()) return;
-  std::vector<at::Tensor> v{t};
+  std::vector<at::Tensor> v{t.to(device_)};
   impl_->AllReduce(v);
+  if (!v[0].is_same(t)) t.copy_(v[0]);
 }
 
 std::vector<torch::Tensor> Distributed::AllGather(const torch::Tensor& t) {
   if (!enabled()) return {t.clone()};
-  std::vector<at::Tensor> in{t.contiguous()};
+  std::vector<at::Tensor> in{t.contiguous().to(device_)};
   std::vector<std::vector<at::Tensor>> out(1);
   for (int r = 0; r < world_size(); ++r) out[0].push_back(torch::empty_like(in[0]));
   impl_->AllGather(out, in);
+  for (auto& x : out[0]) x = x.to(t.device());
   return out[0];
 }
 
@@ -242,7 +245,9 @@ double Distributed::MaxDifferenceFromRank0(const std::vector<torch::Tensor>& ten
   if (!enabled() || tensors.empty()) return 0.0;
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> flat;
-  for (const auto& t : tensors) flat.push_back(t.detach().to(torch::kFloat64).reshape({-1}));
+  for (const auto& t : tensors) {
+    flat.push_back(t.detach().to(device_, torch::kFloat64).reshape({-1}));
+  }
   const torch::Tensor mine = torch::cat(flat);
   std::vector<at::Tensor> v{mine.clone()};
   impl_->Broadcast(v);

@@ -33,7 +33,8 @@ struct DistEnv {
 };
 
 // The collective operations the trainer uses. World size 1 needs no process group: every call
-// is then a no-op (so single-process training is unchanged).
+// is then a no-op (so single-process training is unchanged). Tensors on another device than the
+// backend's (e.g. CPU counters under NCCL) are staged through the backend device.
 class Distributed {
  public:
   // Connects to the others (blocking until all world_size ranks joined). `device` picks the
@@ -67,6 +68,7 @@ class Distributed {
 
  private:
   DistEnv env_;
+  torch::Device device_{torch::kCPU};  // where the backend's tensors must live
   std::unique_ptr<Impl> impl_;
 };
 

@@ -52,7 +52,7 @@ void SetLearningRate(torch::optim::Optimizer& optimizer, double lr) {
 
 // Running means over one report interval.
 struct IntervalStats {
-  double loss = 0, correct = 0, samples = 0, wait_seconds = 0;
+  double loss = 0, correct = 0, samples = 0, wait_seconds = 0, comm_seconds = 0;
   int64_t iters = 0;
   Clock::time_point start = Clock::now();
   void Reset() { *this = IntervalStats(); }
@@ -370,7 +370,9 @@ TrainSummary Trainer::Run(const std::string& resume) {
       s.optimizer->zero_grad();
       scaler.Scale(out.loss).backward();
       // Mean of the per-rank mean losses = the global batch's mean loss (equal shards).
+      const auto comm_start = Clock::now();
       dist.AverageGradients(s.parameters, cfg.trainer.ddp_bucket_mb);
+      stats.comm_seconds += std::chrono::duration<double>(Clock::now() - comm_start).count();
       scaler.Unscale(s.parameters);  // before clipping, as torch.cuda.amp prescribes
       double grad_norm = 0;
       if (cfg.trainer.max_grad_norm > 0) {
@@ -425,6 +427,11 @@ TrainSummary Trainer::Run(const std::string& resume) {
             epoch + 1, cfg.trainer.epochs, iter + 1, iters_per_epoch, summary.last_loss,
             100 * summary.last_accuracy, lr, 100 * margin, rate, 100 * wait,
             FormatDuration(remaining));
+        if (dist.enabled()) {
+          spdlog::info("  gradient all-reduce {:.2f} ms/iteration ({:.1f}% of the time)",
+                       1e3 * stats.comm_seconds / stats.iters,
+                       100 * stats.comm_seconds / std::max(secs, 1e-9));
+        }
         if (main_rank) AppendCsvRow(csv_path, fmt::format("{},{},{},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.4f}",
                                            epoch + 1, iter + 1, pos.global_step, lr,
                                            summary.last_loss, summary.last_accuracy, margin,
