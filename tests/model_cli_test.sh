@@ -7,6 +7,7 @@
 #    the listing accepts it;
 #  - errors (missing, unexpected, mis-shaped key; legacy non-zip file) name the key / the file;
 #  - convert --deploy (RepVGG-B1): extract before and after, embeddings within rel. L2 1e-5;
+#  - train --init-from an imported checkpoint fine-tunes from its weights;
 #  - model-info prints parameter counts with/without classifier and MACs per second.
 #
 #   bash tests/model_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]
@@ -63,6 +64,7 @@ listings=$src/src/speakernet/models/testdata
 conf=$src/recipes/voxceleb/conf
 
 # make_ckpt.py LISTING OUT [--prefix P] [--drop KEY] [--extra KEY] [--reshape KEY] [--legacy]
+#              [--classes ROWS]
 # A speaker-net checkpoint as torch.save(model.state_dict()) writes it: an OrderedDict with
 # _metadata, in the listing's order. Values are random but well scaled (He-init convs, BN
 # variances in [0.5, 1.5]) so that a forward pass through a deep trunk stays finite.
@@ -72,6 +74,7 @@ p = argparse.ArgumentParser()
 p.add_argument("listing"); p.add_argument("out"); p.add_argument("--prefix", default="")
 p.add_argument("--drop"); p.add_argument("--extra"); p.add_argument("--reshape")
 p.add_argument("--legacy", action="store_true"); p.add_argument("--seed", type=int, default=0)
+p.add_argument("--classes", type=int, help="rows of loss.weight (classes x K)")
 a = p.parse_args()
 g = torch.Generator().manual_seed(a.seed)
 sd = collections.OrderedDict()
@@ -82,6 +85,8 @@ for line in open(a.listing):
     shape = tuple(eval(shape))
     if name == a.drop:
         continue
+    if name == "loss.weight" and a.classes:
+        shape = (a.classes,) + shape[1:]
     if name == a.reshape:
         shape = (shape[0] + 1,) + shape[1:]
     if dtype == "int64":
@@ -264,6 +269,45 @@ assert np.linalg.norm(a[0] - a[1]) / np.linalg.norm(a[0]) > 1e-3, 'embeddings do
 " "$work/emb_train/embeddings.npy" "$work/emb_deploy/embeddings.npy"
 expect_error "convert a non-RepVGG experiment" "only repvgg" \
   "$bin" convert --deploy --exp "$work/exp_r34" --out "$work/e6"
+
+# --- fine-tuning from an imported checkpoint (train --init-from) ---------------------------------
+mkdir -p "$work/ft_data"
+$py - "$work/ft_data" <<'EOF' || fail "writing training audio"
+import math, random, struct, sys, wave
+d = sys.argv[1]
+random.seed(1)
+with open(f"{d}/wav.scp", "w") as scp, open(f"{d}/utt2spk", "w") as u2s:
+    for s in range(2):
+        for u in range(2):
+            utt = f"spk{s}-utt{u}"
+            with wave.open(f"{d}/{utt}.wav", "wb") as w:
+                w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+                f0 = 110 + 80 * s + 10 * u
+                w.writeframes(b"".join(struct.pack("<h", int(6000 * math.sin(2 * math.pi * f0 * i / 16000) + random.gauss(0, 500))) for i in range(32000)))
+            scp.write(f"{utt} {d}/{utt}.wav\n"); u2s.write(f"{utt} spk{s}\n")
+EOF
+# 2 speakers x K 3 = 6 classifier rows.
+run "make resnet34-32 checkpoint with 6 classes" $py "$work/make_ckpt.py" \
+  "$listings/resnet34-32.txt" "$work/r34_6.ckpt" --classes 6 --seed 4
+run "import for fine-tuning" "$bin" import --config "$conf/resnet34-32.yaml" \
+  --in "$work/r34_6.ckpt" --out "$work/exp_r34_6"
+run "train --init-from the imported checkpoint" "$bin" train --config "$conf/resnet34-32.yaml" \
+  --data "$work/ft_data" --exp "$work/exp_ft" --init-from "$work/exp_r34_6/checkpoints/imported" \
+  --device cpu --trainer.epochs=1 --loader.batch_size=2 --loader.chunk_seconds=1.0 \
+  --loader.num_workers=1 --margin_schedule.enabled=false --lr_schedule.warmup_epoch=0 \
+  --runtime.threads=1
+contains "$work/last.err" "initialised model and classifier from" "train --init-from log"
+run "fine-tuned weights start from the imported ones" $py -c "
+import glob, sys, torch
+src = torch.load(sys.argv[1])
+ckpt = sorted(glob.glob(sys.argv[2] + '/checkpoints/*/model.pt'))[-1]
+got = torch.load(ckpt)
+for k in ['resnet.conv1.weight', 'fc2.affine.weight', 'loss.weight']:
+    a, b = src['module.' + k] if 'module.' + k in src else src[k], got[k]
+    rel = float((a - b).norm() / a.norm())
+    print(k, 'rel change', rel)
+    assert rel < 0.3, (k, rel)  # a fresh initialisation would differ by ~1.4
+" "$work/r34_6.ckpt" "$work/exp_ft"
 
 # --- model-info ------------------------------------------------------------------------------
 run "model-info resnet34-32" "$bin" model-info --config "$conf/resnet34-32.yaml"
