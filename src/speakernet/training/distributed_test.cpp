@@ -11,6 +11,7 @@
 #include <functional>
 #include <thread>
 
+#include "speakernet/common/error.h"
 #include "speakernet/common/test_util.h"
 #include "speakernet/losses/margin_softmax.h"
 #include "speakernet/models/speaker_model.h"
@@ -139,6 +140,35 @@ TEST(Distributed, TwoRankAveragedGradientEqualsOneProcessGradient) {
   EXPECT_LT(worst, 1e-4) << "2-rank averaged gradient differs from the 1-process gradient";
   // A wrong average (sum instead of mean) would be off by 100 %: the test can fail.
   EXPECT_GT(ref_grads[0].abs().max().item<double>(), 0.0);
+}
+
+TEST(DistEnv, ReadsTorchrunVariablesAndRejectsBadOnes) {
+  const char* names[] = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"};
+  for (const char* n : names) ::unsetenv(n);
+  DistEnv e = DistEnv::FromEnvironment();
+  EXPECT_EQ(e.world_size, 1);
+  EXPECT_EQ(e.rank, 0);
+  ::setenv("RANK", "1", 1);
+  ::setenv("WORLD_SIZE", "4", 1);
+  ::setenv("LOCAL_RANK", "3", 1);
+  ::setenv("MASTER_ADDR", "10.0.0.2", 1);
+  ::setenv("MASTER_PORT", "29555", 1);
+  e = DistEnv::FromEnvironment();
+  EXPECT_EQ(e.rank, 1);
+  EXPECT_EQ(e.world_size, 4);
+  EXPECT_EQ(e.local_rank, 3);
+  EXPECT_EQ(e.master_addr, "10.0.0.2");
+  EXPECT_EQ(e.master_port, 29555);
+  ::setenv("RANK", "4", 1);  // outside [0, WORLD_SIZE)
+  EXPECT_THROW(DistEnv::FromEnvironment(), Error);
+  ::setenv("RANK", "x1", 1);
+  try {
+    DistEnv::FromEnvironment();
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("RANK='x1'"), std::string::npos) << err.what();
+  }
+  for (const char* n : names) ::unsetenv(n);
 }
 
 }  // namespace

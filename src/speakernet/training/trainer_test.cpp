@@ -182,5 +182,23 @@ TEST(Trainer, InitFromReportsAMisShapedClassifierByKey) {
   EXPECT_THROW(Trainer(ft, data, dir / "ft2").Run(), Error);
 }
 
+// trainer.amp is CUDA fp16 (speaker-net's AMP); on CPU it is refused with a message naming the
+// key, before anything is written.
+TEST(Trainer, AmpOnCpuIsRefusedWithAClearMessage) {
+  test::ScratchDir dir("sn_trainer_amp_cpu");
+  const std::string data = MakeToyData(dir);
+  TrainConfig c = TinyConfig();
+  c.trainer.amp = true;
+  try {
+    Trainer(c, data, dir / "exp").Run();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("trainer.amp: true needs a CUDA device"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "exp/config.yaml"));
+}
+
 }  // namespace
 }  // namespace speakernet
