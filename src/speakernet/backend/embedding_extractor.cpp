@@ -1,5 +1,6 @@
 #include "speakernet/backend/embedding_extractor.h"
 
+#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -24,6 +25,9 @@
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/trainer.h"
+
+// OpenMP's per-thread thread count (see SingleThreadedTorch); weak: null without OpenMP.
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
 
 namespace speakernet {
 
@@ -222,6 +226,19 @@ bool ShardComplete(const std::string& path, const std::vector<Utterance>& utts, 
   return true;
 }
 
+// Feature workers parallelise over utterances, so their own torch ops should run on one thread:
+// a new thread's first parallel op gives it an OpenMP team of the process-wide thread count
+// (ConfigureRuntime's), and two workers with such teams beside the model's would oversubscribe
+// the cores. at::set_num_threads cannot be used (it also resizes the process-wide count and
+// pools); OpenMP's per-thread setting is, when this torch uses OpenMP (libgomp is loaded with
+// libtorch_cpu; the symbol is weak so that a build without OpenMP still links and runs).
+
+void SingleThreadedTorch() {
+  at::internal::lazy_init_num_threads();  // first, or torch's lazy init would undo what follows
+  if (omp_set_num_threads != nullptr) omp_set_num_threads(1);
+  spdlog::debug("extract: feature worker uses {} torch thread(s)", at::get_num_threads());
+}
+
 // Work of one shard: utterances [begin, end) of the data dir.
 struct Shard {
   int64_t index, begin, end;
@@ -299,6 +316,7 @@ class FeaturePipeline {
   }
 
   void Work() {
+    SingleThreadedTorch();
     for (;;) {
       const int64_t pos = next_.fetch_add(1);
       if (pos >= static_cast<int64_t>(order_.size())) return;
