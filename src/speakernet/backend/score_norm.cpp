@@ -1,7 +1,11 @@
 #include "speakernet/backend/score_norm.h"
 
-#include <immintrin.h>
 #include <torch/torch.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SPEAKERNET_X86_AVX512_DISPATCH 1
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -260,6 +264,7 @@ inline void PreselectRowsBody(const PreselectBlock& b, PreselectScratch& s, DotF
   }
 }
 
+#if defined(SPEAKERNET_X86_AVX512_DISPATCH)
 // The same code compiled for AVX-512 (the build targets baseline x86-64, where the dot products
 // and threshold counts of the rescoring run 4 floats wide): chosen at run time.
 // (GCC's auto-vectorisation of Dot's 8 partial sums shuffles more than it multiplies under
@@ -284,16 +289,17 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"), flatten)) 
 PreselectRowsAvx512(const PreselectBlock& b, PreselectScratch& scratch) {
   PreselectRowsBody(b, scratch, DotAvx512);
 }
-__attribute__((flatten)) void PreselectRowsGeneric(const PreselectBlock& b,
-                                                   PreselectScratch& scratch) {
-  PreselectRowsBody(b, scratch, Dot<float>);
-}
 bool HasAvx512() {
   static const bool has = __builtin_cpu_supports("avx512f") &&
                           __builtin_cpu_supports("avx512bw") &&
                           __builtin_cpu_supports("avx512vl") &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
   return has;
+}
+#endif  // SPEAKERNET_X86_AVX512_DISPATCH
+__attribute__((flatten)) void PreselectRowsGeneric(const PreselectBlock& b,
+                                                   PreselectScratch& scratch) {
+  PreselectRowsBody(b, scratch, Dot<float>);
 }
 
 // Rows (x - mean) / max(||x - mean||, eps) in T, and the norms ||x - mean||.
@@ -437,11 +443,13 @@ std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>&
         const PreselectBlock b{pa,          x.data() + r0 * d, ch.data(), cn_t.data(),
                                xn.data() + r0, rows, c, d, n, options.imposter, kBf16Delta,
                                delta_ip,    stats.data() + r0};
+#if defined(SPEAKERNET_X86_AVX512_DISPATCH)
         if (HasAvx512()) {
           PreselectRowsAvx512(b, *scratch);
-        } else {
-          PreselectRowsGeneric(b, *scratch);
+          return;
         }
+#endif
+        PreselectRowsGeneric(b, *scratch);
       });
       return stats;
     }
