@@ -28,13 +28,16 @@ bool GradScaler::Unscale(const std::vector<torch::Tensor>& params) {
   torch::NoGradGuard no_grad;
   // As torch: inv_scale = scale.double().reciprocal().float().
   const auto inv = static_cast<float>(1.0 / static_cast<double>(static_cast<float>(scale_)));
-  bool inf = false;
+  // One flag on the gradients' device and one host sync per step (not one per parameter).
+  torch::Tensor any_bad;
   for (const auto& p : params) {
     if (!p.grad().defined()) continue;
     auto g = p.mutable_grad();
     g.mul_(inv);
-    if (!inf && !torch::isfinite(g).all().item<bool>()) inf = true;
+    const auto bad = torch::isfinite(g).all().logical_not();
+    any_bad = any_bad.defined() ? any_bad.logical_or(bad.to(any_bad.device())) : bad;
   }
+  const bool inf = any_bad.defined() && any_bad.item<bool>();
   found_inf_ = inf;
   unscaled_ = true;
   return inf;

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +105,8 @@ int LaunchLocalWorkers(int nproc, const std::vector<std::string>& argv, int mast
   for (int r = 0; r < nproc; ++r) {
     const pid_t pid = ::fork();
     if (pid == 0) {
+      // A worker must not outlive a killed launcher (it would hold the port and the GPU).
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       ::execve(kExe, arg_ptrs.data(), env_ptrs[r].data());
       static const char msg[] = "launcher: execve of /proc/self/exe failed\n";
       (void)!::write(2, msg, sizeof(msg) - 1);
