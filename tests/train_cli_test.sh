@@ -5,6 +5,7 @@
 #     "ranks in sync ... = 0"); only rank 0 writes checkpoints, rank 1 logs to train.rank1.log;
 #   * a 2-process run stopped after 3 steps and resumed with --resume gives a final model.pt
 #     bit-identical to an uninterrupted 2-process run (compared with torch);
+#   * two processes started by hand with torchrun's variables train together;
 #   * a failing worker (SPEAKERNET_TEST_FAIL_RANK=1) makes the launcher exit non-zero naming the
 #     rank; a world size that does not divide loader.batch_size is an error naming the key.
 #
@@ -110,6 +111,20 @@ sys.exit(1 if bad else 0)
 PY
 run "resumed == uninterrupted" $py "$work/compare.py" "$work/full/checkpoints/epoch-2/model.pt" \
   "$work/split/checkpoints/epoch-2/model.pt"
+
+# --- torchrun-style: two processes started by hand with RANK/WORLD_SIZE/MASTER_* -------------
+echo "== torchrun-style environment (at $((SECONDS - start)) s)"
+port=$($py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+for r in 0 1; do
+  RANK=$r LOCAL_RANK=$r WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+    "$bin" train --exp "$work/env" "${tiny[@]}" --trainer.epochs=1 >"$work/env.$r.out" 2>&1 &
+  pids[$r]=$!
+done
+for r in 0 1; do wait "${pids[$r]}" || { cat "$work/env.$r.out" >&2; fail "rank $r exited non-zero"; }; done
+pass
+contains "$work/env/train.log" "ranks in sync, max |parameter - rank 0| = 0" "env-launched ranks in sync"
+grep -q "ranks in sync" "$work/env.1.out" && fail "rank 1 wrote info lines to the console"
+pass
 
 # --- failures ----------------------------------------------------------------------------------
 expect_error "a worker fails" "launcher: worker rank 1 failed" \
