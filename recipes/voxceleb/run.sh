@@ -348,6 +348,13 @@ stage_scores() {  # TRIALS: the stage score files of one list, in chain order
   return 0
 }
 
+stage_name() {  # SCORE_FILE TRIALS: cosine | submean | asnorm_topN | qmf
+  local n
+  n=$(basename "$1" .score); n=${n#cosine_"$2"}; n=${n#_}; n=${n##*_qmf*}; n=${n#submean_}
+  case $(basename "$1") in *_qmf.score) n=qmf ;; esac
+  echo "${n:-cosine}"
+}
+
 stage_8() {
   echo "== stage 8: results table results/$final/results.txt"
   local t f args_t=() args_s=() names=() n
@@ -355,8 +362,7 @@ stage_8() {
     mapfile -t files < <(stage_scores "$t")
     (( ${#files[@]} )) || die "no score files in scores/$final/$t: run stage 7"
     for f in "${files[@]}"; do
-      n=$(basename "$f" .score); n=${n#cosine_"$t"}; n=${n#_}
-      args_t+=("data/voxceleb1/trials/$t"); args_s+=("$f"); names+=("${n:-cosine}")
+      args_t+=("data/voxceleb1/trials/$t"); args_s+=("$f"); names+=("$(stage_name "$f" "$t")")
     done
   done
   sn eval --trials "${args_t[@]}" --scores "${args_s[@]}" --names "${names[@]}" \
@@ -372,7 +378,7 @@ stage_9() {
   for t in $trials; do
     files=$(stage_scores "$t" | paste -sd, -)
     [[ -n $files ]] || die "no score files in scores/$final/$t: run stage 7"
-    names=$(tr ',' '\n' <<< "$files" | sed "s|.*/cosine_$t||; s|^_||; s|\.score$||; s|^$|cosine|" | paste -sd, -)
+    names=$(tr ',' '\n' <<< "$files" | while read -r f; do stage_name "$f" "$t"; done | paste -sd, -)
     sn plot --scores "$files" --names "$names" --trials "data/voxceleb1/trials/$t" \
       --title "$final on $t" --out "plots/$final/$t.det.png" --hist "plots/$final/$t.hist.png"
   done
