@@ -203,6 +203,12 @@ run "run.sh re-run" bash "$recipe/run.sh" "${common[@]}" --train-opts "$tiny"
 grep -q "data/voxceleb1 is up to date" "$work/last.out" || fail "re-run redid stage 0"
 grep -q "scores/resnet34-32_lm/voxceleb1-O-clean/final.score is up to date" "$work/last.out" || fail "re-run redid scoring"
 pass
+# --convert-m4a: VoxCeleb2 decoded to wav once, durations from the wav files
+run "run.sh --convert-m4a true (stages 0-1)" bash "$recipe/run.sh" "${common[@]}" --work "$work/w4" \
+  --aug false --convert-m4a true --stop-stage 1
+equal "$(grep -c ' |$' "$work/w4/data/voxceleb2_dev/wav.scp")" 0 "converted voxceleb2_dev has no pipes"
+equal "$(cmp -s "$work/w4/data/voxceleb2_dev/utt2dur" "$w/data/voxceleb2_dev/utt2dur" && echo same)" same \
+  "durations of the wav files equal those decoded through the pipes"
 # a missing input fails with its name
 if bash "$recipe/run.sh" "${common[@]}" --work "$work/w2" --vox2 "$work/nowhere" --stop-stage 0 > "$work/last.out" 2> "$work/last.err"; then
   fail "run.sh succeeded without VoxCeleb2"
