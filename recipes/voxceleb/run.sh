@@ -183,6 +183,7 @@ stage_1() {
     mv data/voxceleb2_dev.wav data/voxceleb2_dev
     cp data/voxceleb2_dev.m4a/.done data/voxceleb2_dev/.done
   fi
+  need_ffmpeg data/voxceleb2_dev
   if grep -q ' |$' data/voxceleb2_dev/wav.scp; then
     log "durations of ffmpeg pipes: every m4a is decoded once (slow; --convert-m4a true does it once for good)"
   fi
@@ -225,17 +226,29 @@ stage_3() {
 # ------------------------------------------------------------------------------------------ 4
 # speaker-net's pre-training data (spec §1.2, §1.4): 2 s fixed egs with 1.8 s hop, silent chunks
 # dropped, 2048 validation speakers; speed perturbation + one random corruption.
-pretrain_overrides() {
-  echo --loader.chunking=fixed --loader.min_chunk_seconds=2.0 --loader.overlap=0.1 \
-    --loader.drop_last_seconds=0.2 --loader.amp_th=0.0005 --loader.validation_speakers=2048 \
-    --loader.validation_batch_size=512
+pretrain_overrides() {  # fills the array ov
+  ov=(--loader.chunking=fixed --loader.min_chunk_seconds=2.0 --loader.overlap=0.1
+      --loader.drop_last_seconds=0.2 --loader.amp_th=0.0005 --loader.validation_speakers=2048
+      --loader.validation_batch_size=512)
   if [[ $aug == true ]]; then
-    echo --loader.augment.mode=chain "--loader.augment.noise_sets=[data/musan_noise,data/musan_music]" \
-      "--loader.augment.babble_sets=[data/musan_speech]" \
-      "--loader.augment.reverb_sets=[data/rirs_sim_small,data/rirs_sim_medium]" \
-      "--loader.augment.real_reverb_sets=[data/rirs_real]" \
-      "--loader.augment.point_noise_sets=[data/rirs_pointsource_noises]"
+    ov+=(--loader.augment.mode=chain "--loader.augment.noise_sets=[data/musan_noise,data/musan_music]"
+         "--loader.augment.babble_sets=[data/musan_speech]"
+         "--loader.augment.reverb_sets=[data/rirs_sim_small,data/rirs_sim_medium]"
+         "--loader.augment.real_reverb_sets=[data/rirs_real]"
+         "--loader.augment.point_noise_sets=[data/rirs_pointsource_noises]")
   fi
+}
+
+words() {  # STRING: split on white space into the array w, without pathname expansion
+  w=()
+  [[ -z ${1//[[:space:]]/} ]] || read -r -d '' -a w <<< "$1" || true
+}
+
+need_ffmpeg() {  # DATA_DIR: ffmpeg must exist when wav.scp has ffmpeg pipes
+  if grep -q ' |$' "$1/wav.scp" && ! command -v ffmpeg > /dev/null; then
+    die "$1/wav.scp reads m4a through ffmpeg pipes, but ffmpeg is not installed (apt-get install ffmpeg)"
+  fi
+  return 0
 }
 
 check_aug_sets() {
@@ -251,7 +264,6 @@ train_or_resume() {  # EXP CONFIG [extra args...]: a new run, or --resume of an 
   [[ $device == cpu ]] && par+=(--trainer.amp=false)
   if [[ -f $e/config.yaml ]]; then
     log "$e exists: resuming (it returns at once when training has finished)"
-    # shellcheck disable=SC2086
     sn train --data data/voxceleb2_dev --exp "$e" --resume --device "$device" "${par[@]}"
   else
     need_file "$c" "config"
@@ -263,8 +275,11 @@ stage_4() {
   echo "== stage 4: pre-training $exp ($config)"
   need_file data/voxceleb2_dev/utt2dur "run stage 1"
   check_aug_sets
-  # shellcheck disable=SC2046,SC2086
-  train_or_resume "$exp" "$config" $(pretrain_overrides) $train_opts
+  need_ffmpeg data/voxceleb2_dev
+  local ov w
+  pretrain_overrides
+  words "$train_opts"
+  train_or_resume "$exp" "$config" "${ov[@]}" "${w[@]}"
 }
 
 # ------------------------------------------------------------------------------------------ 5
@@ -272,7 +287,8 @@ stage_5() {
   echo "== stage 5: large-margin fine-tuning exp/${model}_lm ($lm_config)"
   if [[ $lm == false ]]; then log "--lm false: skipped"; return; fi
   need_file "$lm_config" "no large-margin config for $model; pass --lm-config FILE or --lm false"
-  local init ov=()
+  local init ov=() w
+  need_ffmpeg data/voxceleb2_dev
   if [[ -f exp/${model}_lm/config.yaml ]]; then
     init=""
   elif [[ -n $lm_init_epoch ]]; then
@@ -292,8 +308,8 @@ stage_5() {
   fi
   if [[ -n $init ]]; then
     log "initialising from $init"
-    # shellcheck disable=SC2086
-    train_or_resume "exp/${model}_lm" "$lm_config" --init-from "$init" "${ov[@]}" $lm_opts
+    words "$lm_opts"
+    train_or_resume "exp/${model}_lm" "$lm_config" --init-from "$init" "${ov[@]}" "${w[@]}"
   else
     train_or_resume "exp/${model}_lm" "$lm_config"
   fi
@@ -303,12 +319,13 @@ stage_5() {
 stage_6() {
   echo "== stage 6: embeddings of exp/$final (voxceleb2_dev, voxceleb1)"
   [[ -d exp/$final/checkpoints ]] || die "exp/$final/checkpoints is missing: run stage $([[ $lm == true ]] && echo 5 || echo 4)"
-  local s
+  local s w
+  words "$extract_opts"
   # voxceleb2_dev: submean vector, AS-norm cohort and the calibration utterances (a subset of it)
   for s in voxceleb2_dev voxceleb1; do
     need_file "data/$s/wav.scp" "run stage 0"
-    # shellcheck disable=SC2086
-    sn extract --exp "exp/$final" --data "data/$s" --out "$emb/$s" --device "$device" $extract_opts
+    need_ffmpeg "data/$s"
+    sn extract --exp "exp/$final" --data "data/$s" --out "$emb/$s" --device "$device" "${w[@]}"
   done
 }
 
