@@ -300,9 +300,12 @@ stage_5() {
     [[ -n $init ]] || init=$(ls -d "$exp"/checkpoints/step-* 2> /dev/null | sort -V | tail -n 1 || true)
     [[ -n $init ]] || die "no checkpoint in $exp/checkpoints: run stage 4 first"
   fi
+  # speaker-net's 6 s egs add a tail chunk only when 0.6 s remain (spec §1.2; docs/data-pipeline.md);
+  # the *_lm.yaml configs leave loader.drop_last_seconds at its 2 s-egs default of 0.2
+  ov=(--loader.drop_last_seconds=0.6)
   if [[ $aug == false ]]; then
     # no speed classes in the pre-trained classifier, no corruption sets
-    ov=(--loader.augment.mode=none --trainer.target_num_multiplier=0)
+    ov+=(--loader.augment.mode=none --trainer.target_num_multiplier=0)
   else
     check_aug_sets
   fi
