@@ -18,17 +18,16 @@ awk -v root="$wav_root" '$NF == "|" { for (i = 2; i < NF; i++) if ($i == "-i") f
        n = split(f, a, "/"); name = a[n]; sub(/\.[^.]*$/, "", name)
        print $1, f, root "/" a[n - 2] "/" a[n - 1] "/" name ".wav"; next }
      { print $1, $2, "" }' "$in/wav.scp" > "$out/.convert_list"
-todo=$(awk '$3 != ""' "$out/.convert_list" | while read -r u f w; do [[ -s $w ]] || echo "$u $f $w"; done)
-n=$(grep -c . <<< "$todo" || true)
+awk '$3 != ""' "$out/.convert_list" | while read -r u f w; do [[ -s $w ]] || printf '%s\t%s\n' "$f" "$w"; done > "$out/.convert_todo"
+n=$(wc -l < "$out/.convert_todo")
 echo "convert_m4a.sh: $n of $(wc -l < "$in/wav.scp") files to decode into $wav_root ($nj jobs)"
 if (( n > 0 )); then
-  grep . <<< "$todo" | awk '{ print $2 "\t" $3 }' |
-    xargs -d '\n' -P "$nj" -n 1 bash -c 'IFS=$'"'"'\t'"'"' read -r f w <<< "$1"; mkdir -p "$(dirname "$w")"
+  xargs -d '\n' -P "$nj" -n 1 bash -c 'IFS=$'"'"'\t'"'"' read -r f w <<< "$1"; mkdir -p "$(dirname "$w")"
       ffmpeg -nostdin -v 8 -y -i "$f" -f wav -acodec pcm_s16le -ar 16000 -ac 1 "$w.tmp.wav" && mv "$w.tmp.wav" "$w" ||
-      { echo "convert_m4a.sh: error: ffmpeg failed on $f" >&2; exit 255; }' _
+      { echo "convert_m4a.sh: error: ffmpeg failed on $f" >&2; exit 255; }' _ < "$out/.convert_todo"
 fi
 awk '{ print $1, ($3 != "" ? $3 : $2) }' "$out/.convert_list" > "$out/wav.scp.tmp"
 mv "$out/wav.scp.tmp" "$out/wav.scp"
 for f in utt2spk spk2utt utt2dur; do [[ -f $in/$f ]] && cp "$in/$f" "$out/$f"; done
-rm -f "$out/.convert_list"
+rm -f "$out/.convert_list" "$out/.convert_todo"
 echo "convert_m4a.sh: $out: $(wc -l < "$out/wav.scp") utterances as wav"
