@@ -454,23 +454,32 @@ std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>&
       return stats;
     }
   }
-  ForEachBlock(u, options.block_rows, [&](int64_t r0, int64_t rows) {
+  // The product of a super-block of rows runs outside any parallel region, where BLAS threads it;
+  // the top-N selections then run in parallel over the super-block's rows. (Products issued from
+  // inside ForEachBlock's threads gave no speed-up from 2 threads: OpenBLAS-OpenMP runs calls made
+  // inside an OpenMP region one at a time. Measured with build/bench/backend_bench 1 vs 2.)
+  const int64_t super_rows = std::max<int64_t>(options.block_rows, 2048);
+  for (int64_t r0 = 0; r0 < u; r0 += super_rows) {
+    const int64_t rows = std::min(super_rows, u - r0);
     const torch::Tensor sims = torch::mm(rows_of_x(r0, rows), cht_t).contiguous();
     const T* ps = sims.data_ptr<T>();
-    std::vector<T> buf(static_cast<size_t>(c)), w;
-    if (options.imposter) w.resize(static_cast<size_t>(c));
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* row = ps + r * c;
-      const TopStats top = TopMeanVar(row, c, n, buf.data());
-      CohortStats& s = stats[static_cast<size_t>(r0 + r)];
-      s.mean = top.mean;
-      s.std = std::sqrt(top.var);
-      if (options.imposter) {
-        for (int64_t j = 0; j < c; ++j) w[j] = row[j] * cn_t[j];
-        s.imposter = xn[static_cast<size_t>(r0 + r)] * TopMeanVar(w.data(), c, n, buf.data()).mean;
+    at::parallel_for(0, rows, 32, [&](int64_t begin, int64_t end) {
+      std::vector<T> buf(static_cast<size_t>(c)), w;
+      if (options.imposter) w.resize(static_cast<size_t>(c));
+      for (int64_t r = begin; r < end; ++r) {
+        const T* row = ps + r * c;
+        const TopStats top = TopMeanVar(row, c, n, buf.data());
+        CohortStats& s = stats[static_cast<size_t>(r0 + r)];
+        s.mean = top.mean;
+        s.std = std::sqrt(top.var);
+        if (options.imposter) {
+          for (int64_t j = 0; j < c; ++j) w[j] = row[j] * cn_t[j];
+          s.imposter =
+              xn[static_cast<size_t>(r0 + r)] * TopMeanVar(w.data(), c, n, buf.data()).mean;
+        }
       }
-    }
-  });
+    });
+  }
   return stats;
 }
 
