@@ -10,64 +10,9 @@
 set -uo pipefail
 export LC_ALL=C
 
-bin=${1:?usage: cli_smoke_test.sh SPEAKERNET_BINARY [SOURCE_DIR]}
-src=${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-src=$(cd "$src" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/sn_cli_smoke.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-start=$SECONDS
-checks=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/last.out "$work"/last.err; do
-    [[ -s $f ]] && { echo "--- ${f##*/} (tail)" >&2; tail -n 20 "$f" >&2; }
-  done
-  exit 1
-}
-pass() { checks=$((checks + 1)); }
-
-# run NAME CMD...: CMD must exit 0 (stdout -> last.out, stderr -> last.err).
-run() {
-  local name=$1
-  shift
-  echo "== $name (at $((SECONDS - start)) s)"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  local rc=$?
-  [[ $rc -eq 0 ]] || fail "$name: exit status $rc (expected 0): $*"
-  pass
-}
-
-# expect_error NAME PATTERN CMD...: CMD must exit non-zero with an "error:" line on stderr that
-# contains PATTERN (a fixed string).
-expect_error() {
-  local name=$1 pattern=$2
-  shift 2
-  echo "== error case: $name"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  local rc=$?
-  [[ $rc -ne 0 ]] || fail "$name: exit status 0, expected a failure: $*"
-  grep -q '^error: ' "$work/last.err" || fail "$name: no 'error:' line on stderr"
-  grep '^error: ' "$work/last.err" | grep -qF -- "$pattern" ||
-    fail "$name: the error does not name '$pattern'"
-  pass
-}
-
-contains() {  # contains FILE FIXED_STRING WHAT
-  grep -qF -- "$2" "$1" || fail "$3: '$2' not found in ${1##*/}"
-  pass
-}
-equal() {  # equal ACTUAL EXPECTED WHAT
-  [[ $1 == "$2" ]] || fail "$3: got '$1', expected '$2'"
-  pass
-}
-lines() { wc -l <"$1" | tr -d ' '; }
-
-[[ -x $bin ]] || fail "$bin is not an executable"
-for tool in espeak-ng sox; do
-  command -v $tool >/dev/null || { echo "SKIP: $tool not installed (needed for the corpus)"; exit 77; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cli_test_lib.sh"
+cli_test_init cli_smoke "$@"
+cli_test_require espeak-ng sox  # the corpus
 
 # --- help ------------------------------------------------------------------------------------
 run "speakernet --help" "$bin" --help
@@ -85,8 +30,8 @@ expect_error_nocmd() {
 expect_error_nocmd
 
 # --- corpus ----------------------------------------------------------------------------------
-run "make_corpus.sh" bash "$src/recipes/demo/make_corpus.sh" "$work/corpus" \
-  --train-speakers 6 --test-speakers 4 --utts-per-speaker 4 --seed 3 --jobs 2
+cli_test_demo_corpus "$work/corpus" --train-speakers 6 --test-speakers 4 --utts-per-speaker 4 \
+  --seed 3
 train=$work/corpus/train
 test=$work/corpus/test
 equal "$(lines "$train/wav.scp")" 24 "train utterances"

@@ -12,12 +12,9 @@
 set -uo pipefail
 export LC_ALL=C
 
-bin=${1:?usage: data_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]}
-py=/usr/bin/python3
-$py -c 'import numpy' 2>/dev/null || { echo "SKIP: $py has no numpy"; exit 77; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/sn_data_cli.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; [[ -s $work/err ]] && tail -n 20 "$work/err" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cli_test_lib.sh"
+cli_test_init data_cli "$@"
+cli_test_require_python numpy
 
 mkdir -p "$work/data"
 $py - "$work" <<'PY' || fail "could not write the synthetic data"
@@ -37,8 +34,7 @@ with open(f"{work}/data/wav.scp", "w") as f:
         f.write(f"utt_{name} {work}/{name}.wav\n")
 PY
 
-"$bin" compute-vad --data "$work/data" --out "$work/vad" >"$work/out" 2>"$work/err" ||
-  fail "compute-vad exited with $?"
+run "compute-vad" "$bin" compute-vad --data "$work/data" --out "$work/vad"
 for f in vad.ark vad.scp vad.yaml; do [[ -s $work/vad/$f ]] || fail "missing $f"; done
 
 $py - "$work/vad" <<'PY' || fail "VAD decisions are wrong"
@@ -67,9 +63,6 @@ for key, spec in entries:
 print("vad ok")
 PY
 
-if "$bin" compute-vad --data "$work/data" --out "$work/vad2" --vad-proportion-threshold 1.5 \
-  >"$work/out" 2>"$work/err"; then
-  fail "a proportion threshold of 1.5 was accepted"
-fi
-grep -q "vad_proportion_threshold" "$work/err" || fail "the error does not name the option"
+expect_failure "a proportion threshold of 1.5" "vad_proportion_threshold" \
+  "$bin" compute-vad --data "$work/data" --out "$work/vad2" --vad-proportion-threshold 1.5
 echo "PASS: data_cli_test"

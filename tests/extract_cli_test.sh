@@ -13,55 +13,14 @@
 set -uo pipefail
 export LC_ALL=C
 
-bin=${1:?usage: extract_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]}
-src=${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-src=$(cd "$src" && pwd)
-py=/usr/bin/python3
-for tool in espeak-ng sox; do
-  command -v $tool >/dev/null || { echo "SKIP: $tool not installed (needed for the corpus)"; exit 77; }
-done
-$py -c 'import numpy' 2>/dev/null || { echo "SKIP: $py has no numpy"; exit 77; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/sn_extract_cli.XXXXXX")
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
-start=$SECONDS
-checks=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/last.out "$work"/last.err; do
-    [[ -s $f ]] && { echo "--- ${f##*/} (tail)" >&2; tail -n 20 "$f" >&2; }
-  done
-  exit 1
-}
-pass() { checks=$((checks + 1)); }
-run() {
-  local name=$1
-  shift
-  echo "== $name (at $((SECONDS - start)) s)"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  local rc=$?
-  [[ $rc -eq 0 ]] || fail "$name: exit status $rc (expected 0): $*"
-  pass
-}
-expect_error() {
-  local name=$1 pattern=$2
-  shift 2
-  echo "== error case: $name"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  [[ $? -ne 0 ]] || fail "$name: exit status 0, expected a failure: $*"
-  grep '^error: ' "$work/last.err" | grep -qF -- "$pattern" ||
-    fail "$name: no 'error:' line naming '$pattern'"
-  pass
-}
-contains() {  # contains FILE FIXED_STRING WHAT
-  grep -qF -- "$2" "$1" || fail "$3: '$2' not found in ${1##*/}"
-  pass
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cli_test_lib.sh"
+cli_test_init extract_cli "$@"
+cli_test_require espeak-ng sox  # the corpus
+cli_test_require_python numpy
 
 # --- corpus and a tiny model -----------------------------------------------------------------
-run "make_corpus.sh" bash "$src/recipes/demo/make_corpus.sh" "$work/corpus" \
-  --train-speakers 4 --test-speakers 4 --utts-per-speaker 4 --seed 5 --jobs 2
+cli_test_demo_corpus "$work/corpus" --train-speakers 4 --test-speakers 4 --utts-per-speaker 4 \
+  --seed 5
 test=$work/corpus/test
 exp=$work/exp
 run "train" "$bin" train --config "$src/recipes/demo/config.yaml" --data "$work/corpus/train" \

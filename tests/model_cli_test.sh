@@ -14,51 +14,10 @@
 set -uo pipefail
 export LC_ALL=C
 
-bin=${1:?usage: model_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]}
-src=${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-src=$(cd "$src" && pwd)
-py=/usr/bin/python3
-work=$(mktemp -d "${TMPDIR:-/tmp}/sn_model_cli.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-start=$SECONDS
-checks=0
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cli_test_lib.sh"
+cli_test_init model_cli "$@"
+cli_test_require_python torch
 export OMP_NUM_THREADS=1
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/last.out "$work"/last.err; do
-    [[ -s $f ]] && { echo "--- ${f##*/} (tail)" >&2; tail -n 20 "$f" >&2; }
-  done
-  exit 1
-}
-pass() { checks=$((checks + 1)); }
-run() {
-  local name=$1
-  shift
-  echo "== $name (at $((SECONDS - start)) s)"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  local rc=$?
-  [[ $rc -eq 0 ]] || fail "$name: exit status $rc (expected 0): $*"
-  pass
-}
-expect_error() {  # expect_error NAME PATTERN CMD...
-  local name=$1 pattern=$2
-  shift 2
-  echo "== error case: $name"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  local rc=$?
-  [[ $rc -ne 0 ]] || fail "$name: exit status 0, expected a failure: $*"
-  grep -qF -- "$pattern" "$work/last.err" || fail "$name: the error does not name '$pattern'"
-  pass
-}
-contains() {  # contains FILE FIXED_STRING WHAT
-  grep -qF -- "$2" "$1" || fail "$3: '$2' not found in ${1##*/}"
-  pass
-}
-
-[[ -x $bin ]] || fail "$bin is not an executable"
-$py -c "import torch" 2>/dev/null || { echo "SKIP: $py has no torch"; exit 77; }
 
 listings=$src/src/speakernet/models/testdata
 conf=$src/recipes/voxceleb/conf
@@ -140,7 +99,7 @@ run "import resnet34-32" "$bin" import --config "$conf/resnet34-32.yaml" --in "$
 pass
 run "imported tensors equal (torch.load)" $py "$work/compare.py" "$work/r34.ckpt" \
   "$work/exp_r34/checkpoints/imported/model.pt" module. extract_fbank.
-expect_error "import into an existing experiment" "--force" \
+expect_failure "import into an existing experiment" "--force" \
   "$bin" import --config "$conf/resnet34-32.yaml" --in "$work/r34.ckpt" --out "$work/exp_r34"
 
 # --- export ----------------------------------------------------------------------------------
@@ -207,21 +166,21 @@ run "imported ECAPA tensors equal" $py "$work/compare.py" "$work/ecapa.ckpt" \
 # --- import errors name the key ---------------------------------------------------------------
 run "make checkpoint without a key" $py "$work/make_ckpt.py" "$listings/resnet34-32.txt" \
   "$work/missing.ckpt" --drop resnet.layer3.2.conv1.weight
-expect_error "missing key" "missing key 'resnet.layer3.2.conv1.weight'" \
+expect_failure "missing key" "missing key 'resnet.layer3.2.conv1.weight'" \
   "$bin" import --config "$conf/resnet34-32.yaml" --in "$work/missing.ckpt" --out "$work/e1"
 run "make checkpoint with an extra key" $py "$work/make_ckpt.py" "$listings/resnet34-32.txt" \
   "$work/extra.ckpt" --extra stats.attention.bogus
-expect_error "unexpected key" "unexpected key 'stats.attention.bogus'" \
+expect_failure "unexpected key" "unexpected key 'stats.attention.bogus'" \
   "$bin" import --config "$conf/resnet34-32.yaml" --in "$work/extra.ckpt" --out "$work/e2"
 run "make checkpoint with a mis-shaped key" $py "$work/make_ckpt.py" \
   "$listings/resnet34-32.txt" "$work/shape.ckpt" --reshape fc2.affine.weight
-expect_error "mis-shaped key" "key 'fc2.affine.weight' has shape (257, 5120, 1)" \
+expect_failure "mis-shaped key" "key 'fc2.affine.weight' has shape (257, 5120, 1)" \
   "$bin" import --config "$conf/resnet34-32.yaml" --in "$work/shape.ckpt" --out "$work/e3"
 run "make legacy checkpoint" $py "$work/make_ckpt.py" "$listings/resnet34-32.txt" \
   "$work/legacy.ckpt" --legacy
-expect_error "legacy (non-zip) file" "legacy.ckpt" \
+expect_failure "legacy (non-zip) file" "legacy.ckpt" \
   "$bin" import --config "$conf/resnet34-32.yaml" --in "$work/legacy.ckpt" --out "$work/e4"
-expect_error "wrong model for the checkpoint" "the model expects (512, 10240, 1)" \
+expect_failure "wrong model for the checkpoint" "the model expects (512, 10240, 1)" \
   "$bin" import --config "$conf/resnet34-64.yaml" --in "$work/r34.ckpt" --out "$work/e5"
 [[ ! -e $work/e1/config.yaml && ! -e $work/e5/config.yaml ]] || fail "a failed import wrote output"
 pass
@@ -267,7 +226,7 @@ for i in range(a.shape[0]):
     assert rel <= 1e-5, rel
 assert np.linalg.norm(a[0] - a[1]) / np.linalg.norm(a[0]) > 1e-3, 'embeddings do not depend on the input'
 " "$work/emb_train/embeddings.npy" "$work/emb_deploy/embeddings.npy"
-expect_error "convert a non-RepVGG experiment" "only repvgg" \
+expect_failure "convert a non-RepVGG experiment" "only repvgg" \
   "$bin" convert --deploy --exp "$work/exp_r34" --out "$work/e6"
 
 # --- fine-tuning from an imported checkpoint (train --init-from) ---------------------------------

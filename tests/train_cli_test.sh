@@ -14,47 +14,10 @@
 set -uo pipefail
 export LC_ALL=C
 
-bin=${1:?usage: train_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]}
-src=${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-src=$(cd "$src" && pwd)
-py=/usr/bin/python3
-$py -c 'import numpy, torch' 2>/dev/null || { echo "SKIP: $py has no numpy/torch"; exit 77; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/sn_train_cli.XXXXXX")
-trap '[[ -n ${KEEP:-} ]] || rm -rf "$work"' EXIT
-start=$SECONDS
-checks=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/last.out "$work"/last.err; do
-    [[ -s $f ]] && { echo "--- ${f##*/} (tail)" >&2; tail -n 30 "$f" >&2; }
-  done
-  exit 1
-}
-pass() { checks=$((checks + 1)); }
-run() {
-  local name=$1
-  shift
-  echo "== $name (at $((SECONDS - start)) s)"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  local rc=$?
-  [[ $rc -eq 0 ]] || fail "$name: exit status $rc (expected 0): $*"
-  pass
-}
-expect_error() {
-  local name=$1 pattern=$2
-  shift 2
-  echo "== error case: $name"
-  "$@" >"$work/last.out" 2>"$work/last.err"
-  [[ $? -ne 0 ]] || fail "$name: exit status 0, expected a failure: $*"
-  grep -qF -- "$pattern" "$work/last.err" || fail "$name: stderr does not name '$pattern'"
-  pass
-}
-contains() {  # contains FILE FIXED_STRING WHAT
-  grep -qF -- "$2" "$1" || fail "$3: '$2' not found in ${1##*/}"
-  pass
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cli_test_lib.sh"
+cli_test_tail=30
+cli_test_init train_cli "$@"
+cli_test_require_python numpy torch
 
 # --- corpus ----------------------------------------------------------------------------------
 data=$work/data
@@ -127,10 +90,10 @@ grep -q "ranks in sync" "$work/env.1.out" && fail "rank 1 wrote info lines to th
 pass
 
 # --- failures ----------------------------------------------------------------------------------
-expect_error "a worker fails" "launcher: worker rank 1 failed" \
+expect_failure "a worker fails" "launcher: worker rank 1 failed" \
   env SPEAKERNET_TEST_FAIL_RANK=1 "$bin" train --nproc 2 --exp "$work/fail" "${tiny[@]}"
 contains "$work/last.err" "training failed: rank 1 of 2" "launcher summary names the rank"
-expect_error "world size does not divide the batch" "must be divisible by the world size 3" \
+expect_failure "world size does not divide the batch" "must be divisible by the world size 3" \
   "$bin" train --nproc 3 --exp "$work/bad" "${tiny[@]}"
 
 echo "PASS: $checks checks in $((SECONDS - start)) s"

@@ -12,36 +12,13 @@
 set -uo pipefail
 export LC_ALL=C
 
-bin=${1:?usage: voxceleb_recipe_test.sh SPEAKERNET_BINARY [SOURCE_DIR]}
-src=${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-src=$(cd "$src" && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cli_test_lib.sh"
+cli_test_tail=25
+cli_test_init vox_recipe "$@"
+cli_test_require sox  # the fake corpus
 recipe=$src/recipes/voxceleb
-work=$(mktemp -d "${TMPDIR:-/tmp}/sn_vox_recipe.XXXXXX")
-[[ -n ${SN_TEST_KEEP:-} ]] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
-start=$SECONDS
-checks=0
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/last.out "$work"/last.err; do
-    [[ -s $f ]] && { echo "--- ${f##*/} (tail)" >&2; tail -n 25 "$f" >&2; }
-  done
-  exit 1
-}
-pass() { checks=$((checks + 1)); }
-run() {  # run NAME CMD...: must exit 0
-  local name=$1; shift
-  echo "== $name (at $((SECONDS - start)) s)"
-  "$@" > "$work/last.out" 2> "$work/last.err" || fail "$name: exit status $?: $*"
-  pass
-}
-equal() { [[ $1 == "$2" ]] || fail "$3: got '$1', expected '$2'"; pass; }
-lines() { wc -l < "$1" | tr -d ' '; }
 has() { [[ -s $1 ]] || fail "$2: $1 is missing or empty"; pass; }
 
-[[ -x $bin ]] || fail "$bin is not an executable"
-command -v sox > /dev/null || { echo "SKIP: sox not installed (needed for the fake corpus)"; exit 77; }
 for c in make-calib-trials plot; do
   "$bin" "$c" --help > /dev/null 2>&1 || fail "$bin has no '$c' command (stale build?)"
 done
