@@ -13,6 +13,7 @@
 
 #include "speakernet/augmentation/vad.h"
 #include "speakernet/common/progress.h"
+#include "speakernet/data/seeded_rng.h"
 
 namespace speakernet {
 
@@ -21,18 +22,6 @@ namespace {
 // Stream tags keep the plan RNG and the per-batch RNGs independent even for equal numbers.
 constexpr int64_t kPlanStream = 1, kBatchStream = 2, kItemStream = 3, kBalancedStream = 4,
                   kValidationStream = 5;
-
-// Seeds from 64-bit values split into the 32-bit words std::seed_seq consumes (seed_seq and
-// mt19937_64 are fully specified by the standard, so plans are the same everywhere).
-std::mt19937_64 MakeRng(std::initializer_list<int64_t> values) {
-  std::vector<uint32_t> words;
-  for (const int64_t v : values) {
-    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v)));
-    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
-  }
-  std::seed_seq seq(words.begin(), words.end());
-  return std::mt19937_64(seq);
-}
 
 // Uniform integer in [0, n) by rejection. std::uniform_int_distribution is avoided on purpose:
 // its algorithm differs between standard libraries, which would make plans unportable.

@@ -9,6 +9,7 @@
 #include "speakernet/audio/audio_reader.h"
 #include "speakernet/augmentation/waveform_augment.h"
 #include "speakernet/common/error.h"
+#include "speakernet/data/seeded_rng.h"
 
 namespace speakernet {
 
@@ -22,16 +23,6 @@ const char* const kPoolKeys[kNumPools] = {"noise_sets", "babble_sets", "reverb_s
 
 // Pool permutations use their own stream tag so they never coincide with a loader RNG.
 constexpr int64_t kPoolStream = 11;
-
-std::mt19937_64 SeededRng(std::initializer_list<int64_t> values) {
-  std::vector<uint32_t> words;
-  for (const int64_t v : values) {
-    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v)));
-    words.push_back(static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
-  }
-  std::seed_seq seq(words.begin(), words.end());
-  return std::mt19937_64(seq);
-}
 
 void CheckWeight(const char* key, double w) {
   SN_CHECK(std::isfinite(w) && w >= 0, "loader.augment.{} must be >= 0, got {}", key, w);
@@ -143,7 +134,7 @@ WaveAugmenter::EpochPools WaveAugmenter::ForEpoch(int64_t seed, int64_t epoch) c
   for (int p = 0; p < kNumPools; ++p) {
     std::vector<int64_t> perm(pools_[p]->utts.size());
     for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int64_t>(i);
-    auto rng = SeededRng({seed, epoch, kPoolStream, p});
+    auto rng = MakeRng({seed, epoch, kPoolStream, p});
     for (size_t i = perm.size(); i > 1; --i) {
       std::swap(perm[i - 1], perm[UniformInt(rng, 0, static_cast<int64_t>(i) - 1)]);
     }
