@@ -13,7 +13,6 @@
 // OMP_WAIT_POLICY=PASSIVE: with Debian's LibTorch + OpenMP OpenBLAS it left one thread working.
 #include <ATen/Parallel.h>
 
-#include <sys/resource.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -30,16 +29,13 @@
 #include "speakernet/backend/metrics.h"
 #include "speakernet/backend/qmf_calibration.h"
 #include "speakernet/backend/score_norm.h"
+#include "bench_util.h"
 
 using namespace speakernet;
 
 namespace {
 
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
+using speakernet::bench::CpuSeconds;
 
 // Best wall time of `reps` runs; *cpu gets the process CPU time of that run (all threads): on a
 // shared, loaded machine cpu / threads is the better guess of the unloaded wall time.

@@ -25,7 +25,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -36,6 +35,7 @@
 #include "speakernet/features/kaldi_fbank.h"
 #include "speakernet/models/mac_count.h"
 #include "speakernet/models/speaker_model.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -43,15 +43,7 @@ using speakernet::ModelConfig;
 
 constexpr int64_t kSamples = 160000;  // 10 s at 16 kHz
 
-double CpuMhz() {
-  if (const char* ghz = std::getenv("SPEAKERNET_PEAK_GHZ")) return 1000.0 * std::atof(ghz);
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("cpu MHz", 0) == 0) return std::stod(line.substr(line.find(':') + 1));
-  }
-  return 0;
-}
+using speakernet::bench::CpuMhz;
 
 // CPU time of the calling thread: with 1 intra-op thread all the work runs here, so this stays
 // meaningful when other processes compete for the cores (wall time then includes waiting).

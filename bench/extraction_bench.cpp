@@ -11,7 +11,6 @@
 // per second and process CPU seconds, then the speed-up over the reference and the largest
 // relative difference between the two setups' embeddings (float rounding only). On a shared,
 // loaded machine compare the CPU seconds too: wall time then mostly measures the other jobs.
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -24,17 +23,14 @@
 #include "speakernet/common/kaldi_io.h"
 #include "speakernet/common/logging.h"
 #include "speakernet/common/runtime.h"
+#include "bench_util.h"
 
 using namespace speakernet;
 namespace fs = std::filesystem;
 
 namespace {
 
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
+using speakernet::bench::CpuSeconds;
 
 struct Result {
   double wall = 1e30, cpu = 0;

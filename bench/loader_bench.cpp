@@ -41,17 +41,14 @@
 #include "speakernet/data/chunk_loader.h"
 #include "speakernet/data/data_dir.h"
 #include "speakernet/features/fbank.h"
+#include "bench_util.h"
 
 namespace fs = std::filesystem;
 using namespace speakernet;
 
 namespace {
 
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
+using speakernet::bench::CpuSeconds;
 
 struct Result {
   int64_t chunks = 0;

@@ -9,13 +9,13 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <thread>
 
 #include "speakernet/common/runtime.h"
 #include "speakernet/features/fbank.h"
 #include "speakernet/losses/margin_softmax.h"
 #include "speakernet/models/speaker_model.h"
+#include "bench_util.h"
 
 namespace {
 
@@ -43,15 +43,7 @@ double ResNetForwardMacs(const ModelConfig& c, int64_t frames) {
   return macs;
 }
 
-double CpuMhz() {
-  if (const char* ghz = std::getenv("SPEAKERNET_PEAK_GHZ")) return 1000.0 * std::atof(ghz);
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("cpu MHz", 0) == 0) return std::stod(line.substr(line.find(':') + 1));
-  }
-  return 0;
-}
+using speakernet::bench::CpuMhz;
 
 double MeasureSgemmFlops(int threads) {
   at::set_num_threads(threads);
