@@ -21,22 +21,7 @@ cli_test_require_python numpy torch
 
 # --- corpus ----------------------------------------------------------------------------------
 data=$work/data
-run "corpus" $py - "$data" <<'PY'
-import os, sys, wave, numpy as np
-d = sys.argv[1]; os.makedirs(d)
-with open(f"{d}/wav.scp", "w") as scp, open(f"{d}/utt2spk", "w") as u2s:
-    for s, f0 in enumerate([140.0, 220.0, 330.0]):
-        for u in range(4):
-            rng = np.random.default_rng(7 + 10 * s + u)
-            t = np.arange(24000) / 16000.0
-            x = 0.3 * np.sin(2 * np.pi * f0 * (1 + 0.01 * u) * t) + 0.1 * np.sin(2 * np.pi * 3 * f0 * t)
-            x = x + rng.normal(0, 0.02, t.size)
-            utt = f"spk{s}-u{u}"; path = f"{d}/{utt}.wav"
-            with wave.open(path, "wb") as w:
-                w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
-                w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
-            scp.write(f"{utt} {path}\n"); u2s.write(f"{utt} spk{s}\n")
-PY
+cli_test_tone_corpus "$data"
 tiny=(--config "$src/recipes/demo/config.yaml" --data "$data" '--model.resnet.layers=[1,1,1,1]'
   '--model.resnet.planes=[4,8,8,8]' --model.pooling.num_head=2 --model.emb_dim=16
   --loss.s=10 --margin_schedule.enabled=false --optimizer.lr=0.05 --lr_schedule.warmup_epoch=0.3

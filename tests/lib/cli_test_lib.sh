@@ -14,7 +14,8 @@
 # cli_test_init NAME SPEAKERNET_BINARY [SOURCE_DIR]: sets
 #   bin    the binary, as an absolute path (must be executable);
 #   src    the source tree (default: the one holding this file), absolute;
-#   py     /usr/bin/python3 (the Debian python with numpy/torch, not a virtualenv's);
+#   py     $SN_TEST_PYTHON, default /usr/bin/python3 (the Debian python with numpy/torch, not a
+#          virtualenv's; a machine whose torch lives elsewhere sets SN_TEST_PYTHON);
 #   work   a fresh temporary directory, removed on exit unless KEEP is set;
 #   start  $SECONDS now; checks 0.
 cli_test_init() {
@@ -24,7 +25,7 @@ cli_test_init() {
   src=${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
   bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
   src=$(cd "$src" && pwd)
-  py=/usr/bin/python3
+  py=${SN_TEST_PYTHON:-/usr/bin/python3}
   work=$(mktemp -d "${TMPDIR:-/tmp}/sn_$name.XXXXXX")
   if [[ -n ${KEEP:-}${SN_TEST_KEEP:-} ]]; then
     echo "keeping $work"
@@ -120,4 +121,27 @@ cli_test_demo_corpus() {
   local dir=$1
   shift
   run "make_corpus.sh" bash "$src/recipes/demo/make_corpus.sh" "$dir" "$@" --jobs 2
+}
+
+# cli_test_tone_corpus DIR: a tiny synthetic corpus without any speech tools (needs $py with
+# numpy): 3 "speakers" (fundamentals 140/220/330 Hz plus a third harmonic) x 4 utterances of
+# 1.5 s in noise, as 16 kHz 16-bit wavs with wav.scp and utt2spk.
+cli_test_tone_corpus() {
+  local dir=$1
+  run "tone corpus" "$py" - "$dir" <<'PY'
+import os, sys, wave, numpy as np
+d = sys.argv[1]; os.makedirs(d)
+with open(f"{d}/wav.scp", "w") as scp, open(f"{d}/utt2spk", "w") as u2s:
+    for s, f0 in enumerate([140.0, 220.0, 330.0]):
+        for u in range(4):
+            rng = np.random.default_rng(7 + 10 * s + u)
+            t = np.arange(24000) / 16000.0
+            x = 0.3 * np.sin(2 * np.pi * f0 * (1 + 0.01 * u) * t) + 0.1 * np.sin(2 * np.pi * 3 * f0 * t)
+            x = x + rng.normal(0, 0.02, t.size)
+            utt = f"spk{s}-u{u}"; path = f"{d}/{utt}.wav"
+            with wave.open(path, "wb") as w:
+                w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
+                w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+            scp.write(f"{utt} {path}\n"); u2s.write(f"{utt} spk{s}\n")
+PY
 }

@@ -5,6 +5,7 @@
 
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/logging.h"
+#include "speakernet/common/runtime.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"speakernet: speaker-embedding training, extraction and scoring in C++"};
@@ -12,6 +13,9 @@ int main(int argc, char** argv) {
   app.fallthrough();  // global options (--log-level) may follow the subcommand
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
+  app.set_version_flag("--version", [] {
+    return "speakernet " SPEAKERNET_VERSION " (" + speakernet::DescribeBuild() + ")";
+  });
   app.parse_complete_callback([&] { speakernet::InitLogging(log_level); });
   for (const speakernet::RegisteredCommand& command : speakernet::RegisteredCommands()) {
     command.add(app);

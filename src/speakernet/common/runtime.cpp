@@ -4,6 +4,7 @@
 #include <ATen/Context.h>
 #include <fmt/format.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <thread>
 
@@ -49,6 +50,16 @@ c10::Device ParseDevice(const std::string& name) {
 std::string DescribeRuntime() {
   return fmt::format("torch threads={}, cuda={}", at::get_num_threads(),
                      torch::cuda::is_available() ? "yes" : "no");
+}
+
+std::string DescribeBuild() {
+  std::string out = fmt::format("LibTorch {}, CUDA build: {}", TORCH_VERSION,
+                                at::hasCUDA() ? "yes" : "no");
+  if (at::hasCUDA()) {
+    out += fmt::format(", CUDA devices: {}, cuDNN: {}", torch::cuda::device_count(),
+                       torch::cuda::cudnn_is_available() ? "yes" : "no");
+  }
+  return out;
 }
 
 }  // namespace speakernet

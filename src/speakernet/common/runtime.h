@@ -29,4 +29,8 @@ c10::Device ParseDevice(const std::string& name);
 // Describes the runtime in one line (threads, BLAS, allocator, device).
 std::string DescribeRuntime();
 
+// What this binary was built against and can use, for `speakernet --version` and bug reports:
+// "LibTorch 2.1.0, CUDA build: yes, CUDA devices: 1 (NVIDIA H100 80GB HBM3), cuDNN: yes".
+std::string DescribeBuild();
+
 }  // namespace speakernet
