@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev            # LibTorch 1.13 (CPU) and the Gloo headers c10d needs
+  libdnnl-dev                         # oneDNN C API: int8 GEMM for the AS-norm preselection
   libopenblas0-openmp                 # fast BLAS sharing torch's OpenMP threads (linked via RPATH)
   libjemalloc-dev                     # allocator that keeps pages (faster training)
   libsndfile1-dev libsoxr-dev         # audio decoding and resampling

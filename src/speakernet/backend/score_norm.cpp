@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <unordered_set>
 
+#include "speakernet/backend/int8_gemm.h"
 #include "speakernet/common/error.h"
 #include "speakernet/common/text_table.h"
 
@@ -129,146 +130,10 @@ TopStats TopMeanVar(const T* v, int64_t c, int64_t n, T* buf) {
   return {shift + s / dn, std::max(s2 / dn - (s / dn) * (s / dn), 0.0)};
 }
 
-// Maximum error of one bf16 cosine of unit vectors (see ScoreNormOptions::bf16_preselect):
-// inputs rounded to bf16 (relative u = 2^-9 each, so the products err by <= (2u + u^2) |x| |c|
-// in all), fp32 accumulation (<= d 2^-24 |x| |c| <= 6.2e-5 for d <= 1024, the largest dimension
-// this path takes), output rounded to bf16 (u |s| <= u). |x| = |c| = 1 up to float rounding.
-constexpr float kBf16Unit = 1.0f / 512;
-constexpr float kBf16Delta = 3 * kBf16Unit + 1e-4f;
-
-// Scratch of one thread for the preselection path.
-struct PreselectScratch {
-  std::vector<float> sample, val, row, w, values;
-  std::vector<int32_t> idx, cand, row_of, pos, order;
-  std::vector<int64_t> offsets;
-  std::vector<float> exact;
-  explicit PreselectScratch(int64_t c)
-      : sample(static_cast<size_t>(c)), val(static_cast<size_t>(c)), row(static_cast<size_t>(c)),
-        w(static_cast<size_t>(c)), values(static_cast<size_t>(c)), idx(static_cast<size_t>(c)) {}
-};
-
-// Candidates among a_j (j < c), approximations of exact values e_j with |a_j - e_j| <= delta:
-// the j with a_j >= tau - 2 delta (tau = n-th largest a), written to `out`; returns their count.
-// The n largest e_j are all among them: e_j >= n-th largest e >= tau - delta implies
-// a_j >= tau - 2 delta.
-inline int64_t SelectCandidates(const float* a, int64_t c, int64_t n, float delta,
-                                PreselectScratch& s, int32_t* out) {
-  // A threshold t <= tau from a strided sample (as TopMeanVar), confirmed by counting; otherwise
-  // every value is a candidate of the first pass.
-  float t = -std::numeric_limits<float>::infinity();
-  constexpr int64_t kSample = 256;
-  if (n < c && c >= 4 * kSample && n * 4 <= c) {
-    const int64_t stride = c / kSample;
-    const int64_t ns = c / stride;
-    for (int64_t k = 0; k < ns; ++k) s.sample[k] = a[k * stride];
-    const double expect = static_cast<double>(n) * ns / c;
-    const int64_t r =
-        std::min<int64_t>(ns, static_cast<int64_t>(expect + 2 * std::sqrt(expect) + 3));
-    t = KthLargest(s.sample.data(), ns, r).first;
-  }
-  const float margin = 2 * delta;
-  int64_t m = 0, above = 0;
-  const float lo = t - margin;
-  for (int64_t j = 0; j < c; ++j) {
-    s.idx[m] = static_cast<int32_t>(j);
-    s.val[m] = a[j];
-    m += a[j] >= lo ? 1 : 0;
-    above += a[j] >= t ? 1 : 0;
-  }
-  if (above < n) {  // unlucky sample: every value is a candidate
-    for (int64_t j = 0; j < c; ++j) {
-      s.idx[j] = static_cast<int32_t>(j);
-      s.val[j] = a[j];
-    }
-    m = c;
-  }
-  // tau' <= tau: the n-th largest of the candidates (all values >= t are among them) or a
-  // threshold with exactly n values above it.
-  const float keep = KthLargest(s.val.data(), m, n).first - margin;
-  int64_t k = 0;
-  for (int64_t i = 0; i < m; ++i) {
-    out[k] = s.idx[i];
-    k += s.val[i] >= keep ? 1 : 0;
-  }
-  return k;
-}
-
-// One block of rows of the bf16 preselection path: the bf16 products `pa` ([rows, c]), the
-// normalised rows `x` ([rows, d]) and cohort `ch` ([c, d]), cohort norms `cn`, row norms `xn`.
-struct PreselectBlock {
-  const c10::BFloat16* pa;
-  const float *x, *ch, *cn;
-  const double* xn;
-  int64_t rows, c, d, n;
-  bool imposter;
-  float delta, delta_ip;
-  CohortStats* out;
-};
-
-// Three passes over a block: (1) per row, the candidates of the cosine selection (and of the
-// inner-product one for the imposter measure); (2) their exact values, in cohort order, so that
-// each cohort vector is loaded once per block while the block's rows stay in cache (random
-// order made the rescoring memory-bound); (3) per row, mean/variance of the n largest.
-template <class DotFn>
-inline void PreselectRowsBody(const PreselectBlock& b, PreselectScratch& s, DotFn&& dot) {
-  const int64_t lists = b.imposter ? 2 : 1;
-  s.offsets.assign(static_cast<size_t>(b.rows * lists + 1), 0);
-  s.cand.clear();
-  s.row_of.clear();
-  for (int64_t r = 0; r < b.rows; ++r) {
-    const c10::BFloat16* pr = b.pa + r * b.c;
-    for (int64_t j = 0; j < b.c; ++j) s.row[j] = static_cast<float>(pr[j]);
-    for (int64_t l = 0; l < lists; ++l) {
-      const float* a = s.row.data();
-      if (l == 1) {
-        for (int64_t j = 0; j < b.c; ++j) s.w[j] = s.row[j] * b.cn[j];
-        a = s.w.data();
-      }
-      const size_t at = s.cand.size();
-      s.cand.resize(at + static_cast<size_t>(b.c));
-      const int64_t k =
-          SelectCandidates(a, b.c, b.n, l == 0 ? b.delta : b.delta_ip, s, s.cand.data() + at);
-      s.cand.resize(at + static_cast<size_t>(k));
-      s.row_of.resize(s.cand.size(), static_cast<int32_t>(r));
-      s.offsets[static_cast<size_t>(r * lists + l + 1)] = static_cast<int64_t>(s.cand.size());
-    }
-  }
-  // Counting sort of the candidate entries by cohort index.
-  const size_t total = s.cand.size();
-  s.pos.assign(static_cast<size_t>(b.c + 1), 0);
-  for (int32_t j : s.cand) ++s.pos[static_cast<size_t>(j + 1)];
-  for (int64_t j = 0; j < b.c; ++j) s.pos[j + 1] += s.pos[j];
-  s.order.resize(total);
-  for (size_t e = 0; e < total; ++e) s.order[s.pos[s.cand[e]]++] = static_cast<int32_t>(e);
-  s.exact.resize(total);
-  for (size_t q = 0; q < total; ++q) {
-    const int32_t e = s.order[q];
-    s.exact[e] = dot(b.x + s.row_of[e] * b.d, b.ch + static_cast<int64_t>(s.cand[e]) * b.d, b.d);
-  }
-  for (int64_t r = 0; r < b.rows; ++r) {
-    CohortStats& st = b.out[r];
-    for (int64_t l = 0; l < lists; ++l) {
-      const int64_t from = s.offsets[r * lists + l], to = s.offsets[r * lists + l + 1];
-      float* v = s.values.data();
-      for (int64_t e = from; e < to; ++e) {
-        v[e - from] = l == 0 ? s.exact[e] : s.exact[e] * b.cn[s.cand[e]];
-      }
-      const TopStats top = TopMeanVar(v, to - from, b.n, s.sample.data());
-      if (l == 0) {
-        st.mean = top.mean;
-        st.std = std::sqrt(top.var);
-      } else {
-        st.imposter = b.xn[r] * top.mean;
-      }
-    }
-  }
-}
-
 #if defined(SPEAKERNET_X86_AVX512_DISPATCH)
-// The same code compiled for AVX-512 (the build targets baseline x86-64, where the dot products
-// and threshold counts of the rescoring run 4 floats wide): chosen at run time.
-// (GCC's auto-vectorisation of Dot's 8 partial sums shuffles more than it multiplies under
-// AVX-512, hence the intrinsics.)
+// AVX-512 code, chosen at run time (the build targets baseline x86-64, where the dot products
+// of the rescoring would run 4 floats wide). (GCC's auto-vectorisation of Dot's 8 partial sums
+// shuffles more than it multiplies under AVX-512, hence the intrinsics.)
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline float DotAvx512(
     const float* a, const float* b, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -285,10 +150,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline fl
   for (float v : lanes) sum += v;
   return sum + tail;
 }
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"), flatten)) void
-PreselectRowsAvx512(const PreselectBlock& b, PreselectScratch& scratch) {
-  PreselectRowsBody(b, scratch, DotAvx512);
-}
 bool HasAvx512() {
   static const bool has = __builtin_cpu_supports("avx512f") &&
                           __builtin_cpu_supports("avx512bw") &&
@@ -297,9 +158,347 @@ bool HasAvx512() {
   return has;
 }
 #endif  // SPEAKERNET_X86_AVX512_DISPATCH
-__attribute__((flatten)) void PreselectRowsGeneric(const PreselectBlock& b,
-                                                   PreselectScratch& scratch) {
-  PreselectRowsBody(b, scratch, Dot<float>);
+// ---- AS-norm with int8 preselection (ScoreNormOptions::int8_preselect) ----
+//
+// Every vector v (a normalised utterance x or cohort vector c_j, both |v| <= 1 up to rounding)
+// is quantised with its own scale s = max|v_k| / 127: q_k = round(v_k / s) in [-127, 127],
+// v^ = s q, residual r = v - v^. The int8 product I = qx.qc_j is exact in int32 (oneDNN, VNNI),
+// so s~_j = sx sc_j I_j is x^.c^_j up to two float roundings. Since
+//   x.c_j = x^.c^_j + x^.rc_j + rx.c_j,
+// Cauchy-Schwarz gives the rigorous per-pair bound
+//   |x.c_j - s~_j| <= |x^| |rc_j| + |rx| |c_j| + 2.001 u |x^| |c^_j|          (u = 2^-24)
+// and the fp32 dot product f_j that rescoring computes (and whose top-N we want) differs from
+// x.c_j by at most (d + 20) u |x| |c_j| (8- or 32-lane partial sums, then a lane reduction).
+// eps_j below is the sum of these, plus 1e-6 for the float arithmetic of the bounds themselves
+// (all quantities are <= 4 in magnitude, each operation errs by <= 4 u). The norms are taken in
+// double and rounded up. For the imposter selection w_j = f_j n_j (n_j = |c_j - m|, as the
+// fp32 path multiplies) the approximation is s~_j n_j, with margin (eps_j + 1e-6) n_j.
+//
+// Per row, with upper bounds su_j = s~_j + eps_j and lower bounds lo_j = s~_j - eps_j:
+//  1. t0 <= LB = N-th largest lo_j (from a strided sample, confirmed by counting; -inf when the
+//     sample was unlucky), A = {j : su_j >= t0} (one vectorised pass);
+//  2. P1 = the j in A with s~_j >= tau~ (tau~ = N-th largest s~_j; every s~_j >= tau~ is in A
+//     since su_j >= s~_j >= tau~ >= LB >= t0), rescored exactly;
+//  3. tau1 = N-th largest exact f_j over P1 <= tau (the true N-th largest f: at least N values
+//     are >= tau1), T = max(tau1, t0); every j with f_j >= tau has su_j >= f_j >= tau >= T and
+//     is in A, so rescoring P2 = {j in A : su_j >= T} \ P1 leaves every value >= tau rescored;
+//  4. mean/std over the N largest rescored values: the exact top-N statistics, ties included.
+// Against the "2 eps" rule (candidates s~_j >= tau~ - 2 eps) this keeps about half the band:
+// measured about 300 + 125 rescored per row at VoxCeleb1-E scale (bench/backend_bench).
+struct Int8Cohort {
+  int64_t c = 0, d = 0;
+  std::vector<int8_t> q;         // [c, d]
+  std::vector<int32_t> offset;   // 128 * sum_k q_jk: the rows are passed as u8 = qx + 128
+  std::vector<float> scale;      // sc_j
+  std::vector<float> residual;   // >= |rc_j|
+  std::vector<float> norm;       // n_j = |c_j - m| (float, as the fp32 path)
+  float hat_max = 0, len_max = 0;  // >= max_j |c^_j|, >= max_j |c_j|
+};
+
+// Quantises v[0..d) into q (int8, [-127, 127]); returns the scale and upper bounds of |v^|,
+// |v - v^| and |v|.
+struct QuantInfo {
+  float scale, hat, residual, len;
+};
+inline float RoundUp(double v) {
+  return std::nextafter(static_cast<float>(v * (1 + 1e-12)), std::numeric_limits<float>::max());
+}
+template <class Q>
+QuantInfo Quantise(const float* v, int64_t d, Q* q, int add) {
+  float m = 0;
+  for (int64_t k = 0; k < d; ++k) m = std::max(m, std::abs(v[k]));
+  const float s = m / 127;
+  double hat = 0, res = 0, len = 0;
+  for (int64_t k = 0; k < d; ++k) {
+    const float qk = s > 0 ? std::min(127.0f, std::max(-127.0f, std::nearbyint(v[k] / s))) : 0;
+    q[k] = static_cast<Q>(static_cast<int>(qk) + add);
+    const double h = static_cast<double>(s) * qk;  // exact in double
+    hat += h * h;
+    res += (v[k] - h) * (v[k] - h);
+    len += static_cast<double>(v[k]) * v[k];
+  }
+  return {s, RoundUp(std::sqrt(hat)), RoundUp(std::sqrt(res)), RoundUp(std::sqrt(len))};
+}
+
+Int8Cohort QuantiseCohort(const std::vector<float>& ch, const std::vector<float>& norms,
+                          int64_t c, int64_t d) {
+  Int8Cohort q;
+  q.c = c;
+  q.d = d;
+  q.q.resize(static_cast<size_t>(c * d));
+  q.offset.resize(static_cast<size_t>(c));
+  q.scale.resize(static_cast<size_t>(c));
+  q.residual.resize(static_cast<size_t>(c));
+  q.norm = norms;
+  for (int64_t j = 0; j < c; ++j) {
+    int8_t* qj = q.q.data() + j * d;
+    const QuantInfo info = Quantise(ch.data() + j * d, d, qj, 0);
+    int32_t sum = 0;
+    for (int64_t k = 0; k < d; ++k) sum += qj[k];
+    q.offset[j] = 128 * sum;
+    q.scale[j] = info.scale;
+    q.residual[j] = info.residual;
+    q.hat_max = std::max(q.hat_max, info.hat);
+    q.len_max = std::max(q.len_max, info.len);
+  }
+  return q;
+}
+
+// Candidate lists of one row (indices, approximations, upper bounds), with room for a full
+// 16-wide store past the end.
+struct CandList {
+  std::vector<int32_t> idx;
+  std::vector<float> approx, upper;
+  int64_t size = 0;
+  explicit CandList(int64_t c)
+      : idx(static_cast<size_t>(c + 16)), approx(static_cast<size_t>(c + 16)),
+        upper(static_cast<size_t>(c + 16)) {}
+};
+
+struct Int8Scratch {
+  CandList a, b;                // cosine and imposter lists
+  std::vector<float> sample, exact, values, buf;
+  std::vector<uint8_t> done;    // per cohort index: rescored for this row
+  std::vector<int32_t> rescored, p1, p1w;
+  explicit Int8Scratch(int64_t c)
+      : a(c), b(c), sample(static_cast<size_t>(c)), exact(static_cast<size_t>(c)),
+        values(static_cast<size_t>(c)), buf(static_cast<size_t>(c)),
+        done(static_cast<size_t>(c), 0) {}
+};
+
+// One row's inputs: the int8 products, the quantisation bounds and the fp32 row.
+struct Int8Row {
+  const int32_t* prod;  // [c]
+  const float* x;       // [d], normalised
+  float sx, ax, e;      // scale, >= |x^|, eps_j = ax * residual_j + e
+};
+
+#if defined(SPEAKERNET_X86_AVX512_DISPATCH)
+#define SN_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#else
+#define SN_AVX512
+#endif
+
+// s~_j, eps_j of one cohort entry (scalar; the sampled entries).
+inline void ApproxAt(const Int8Row& r, const Int8Cohort& q, int64_t j, float* s, float* e) {
+  *s = r.sx * (q.scale[j] * static_cast<float>(r.prod[j] - q.offset[j]));
+  *e = r.ax * q.residual[j] + r.e;
+}
+
+#if defined(SPEAKERNET_X86_AVX512_DISPATCH)
+// Step 1's pass over a whole row: appends {j : su_j >= t0} to `a` and {j : wu_j >= t0w} to `b`
+// (when imposter), and counts lo_j >= t0 and wlo_j >= t0w.
+SN_AVX512 void BuildLists(const Int8Row& r, const Int8Cohort& q, float t0, float t0w,
+                          bool imposter, CandList& a, CandList& b, int64_t* count_lo,
+                          int64_t* count_wlo) {
+  const __m512 vsx = _mm512_set1_ps(r.sx), vax = _mm512_set1_ps(r.ax), ve = _mm512_set1_ps(r.e);
+  const __m512 vt0 = _mm512_set1_ps(t0), vt0w = _mm512_set1_ps(t0w);
+  const __m512 tiny = _mm512_set1_ps(1e-6f);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  int64_t na = 0, nb = 0, clo = 0, cwlo = 0;
+  for (int64_t j = 0; j < q.c; j += 16) {
+    const int64_t left = q.c - j;
+    const __mmask16 live = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1);
+    const __m512i prod = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(live, r.prod + j),
+                                          _mm512_maskz_loadu_epi32(live, q.offset.data() + j));
+    const __m512 s = _mm512_mul_ps(
+        vsx, _mm512_mul_ps(_mm512_maskz_loadu_ps(live, q.scale.data() + j),
+                           _mm512_cvtepi32_ps(prod)));
+    const __m512 e = _mm512_fmadd_ps(vax, _mm512_maskz_loadu_ps(live, q.residual.data() + j), ve);
+    const __m512 su = _mm512_add_ps(s, e), lo = _mm512_sub_ps(s, e);
+    const __m512i jj = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(j)), iota);
+    clo += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, lo, vt0, _CMP_GE_OQ));
+    const __mmask16 ma = _mm512_mask_cmp_ps_mask(live, su, vt0, _CMP_GE_OQ);
+    if (ma) {
+      // Compress into a register, then a plain store (compress-to-memory is slow on Zen 4).
+      _mm512_storeu_si512(a.idx.data() + na, _mm512_maskz_compress_epi32(ma, jj));
+      _mm512_storeu_ps(a.approx.data() + na, _mm512_maskz_compress_ps(ma, s));
+      _mm512_storeu_ps(a.upper.data() + na, _mm512_maskz_compress_ps(ma, su));
+      na += __builtin_popcount(ma);
+    }
+    if (imposter) {
+      const __m512 n = _mm512_maskz_loadu_ps(live, q.norm.data() + j);
+      const __m512 w = _mm512_mul_ps(s, n);
+      const __m512 ew = _mm512_mul_ps(_mm512_add_ps(e, tiny), n);
+      const __m512 wu = _mm512_add_ps(w, ew), wlo = _mm512_sub_ps(w, ew);
+      cwlo += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, wlo, vt0w, _CMP_GE_OQ));
+      const __mmask16 mb = _mm512_mask_cmp_ps_mask(live, wu, vt0w, _CMP_GE_OQ);
+      if (mb) {
+        _mm512_storeu_si512(b.idx.data() + nb, _mm512_maskz_compress_epi32(mb, jj));
+        _mm512_storeu_ps(b.approx.data() + nb, _mm512_maskz_compress_ps(mb, w));
+        _mm512_storeu_ps(b.upper.data() + nb, _mm512_maskz_compress_ps(mb, wu));
+        nb += __builtin_popcount(mb);
+      }
+    }
+  }
+  a.size = na;
+  b.size = nb;
+  *count_lo = clo;
+  *count_wlo = cwlo;
+}
+
+// Exact fp32 dot products of x with the cohort rows in `list` (those not yet done), into
+// s.exact; the next row's lines are prefetched while one is computed.
+SN_AVX512 void Rescore(const float* x, const float* ch, int64_t d, const int32_t* list,
+                       int64_t m, Int8Scratch& s) {
+  for (int64_t i = 0; i < m; ++i) {
+    const int32_t j = list[i];
+    if (s.done[j]) continue;
+    if (i + 1 < m) {
+      const char* next = reinterpret_cast<const char*>(ch + static_cast<int64_t>(list[i + 1]) * d);
+      for (int64_t b = 0; b < d * 4; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
+    }
+    s.done[j] = 1;
+    s.rescored.push_back(j);
+    s.exact[j] = DotAvx512(x, ch + static_cast<int64_t>(j) * d, d);
+  }
+}
+
+// Steps 1-4 for one row; out gets mean, std and (when imposter) the imposter mean / |x|.
+SN_AVX512 void Int8RowStats(const Int8Row& r, const Int8Cohort& q, const float* ch, int64_t n,
+                            bool imposter, Int8Scratch& s, double* mean, double* var,
+                            double* imp_mean) {
+  const int64_t c = q.c, d = q.d;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  // Step 1: t0 / t0w from a strided sample of lower bounds (r-th largest of the sample, r a
+  // little above the expected count of top-N members in it).
+  float t0 = -kInf, t0w = -kInf;
+  constexpr int64_t kSample = 512;
+  const bool sampled = n < c && c >= 4 * kSample && n * 4 <= c;
+  if (sampled) {
+    const int64_t stride = c / kSample;
+    const int64_t ns = c / stride;
+    const double expect = static_cast<double>(n) * ns / c;
+    const int64_t rank =
+        std::min<int64_t>(ns, static_cast<int64_t>(expect + 2 * std::sqrt(expect) + 3));
+    float* lo = s.sample.data();
+    float* wlo = s.buf.data();
+    for (int64_t k = 0; k < ns; ++k) {
+      float sj, ej;
+      const int64_t j = k * stride;
+      ApproxAt(r, q, j, &sj, &ej);
+      lo[k] = sj - ej;
+      wlo[k] = sj * q.norm[j] - (ej + 1e-6f) * q.norm[j];
+    }
+    t0 = KthLargest(lo, ns, rank).first;
+    if (imposter) t0w = KthLargest(wlo, ns, rank).first;
+  }
+  int64_t count_lo = 0, count_wlo = 0;
+  BuildLists(r, q, t0, t0w, imposter, s.a, s.b, &count_lo, &count_wlo);
+  if (count_lo < n || (imposter && count_wlo < n)) {  // unlucky sample: keep every entry
+    if (count_lo < n) t0 = -kInf;
+    if (imposter && count_wlo < n) t0w = -kInf;
+    BuildLists(r, q, t0, t0w, imposter, s.a, s.b, &count_lo, &count_wlo);
+  }
+  // Step 2: P1 (and P1w), rescored.
+  s.rescored.clear();
+  auto top_of = [&](const CandList& l, std::vector<int32_t>& p1) {
+    const float tau = KthLargest(l.approx.data(), l.size, n).first;
+    p1.clear();
+    for (int64_t i = 0; i < l.size; ++i) {
+      if (l.approx[i] >= tau) p1.push_back(l.idx[i]);
+    }
+  };
+  top_of(s.a, s.p1);
+  Rescore(r.x, ch, d, s.p1.data(), static_cast<int64_t>(s.p1.size()), s);
+  if (imposter) {
+    top_of(s.b, s.p1w);
+    Rescore(r.x, ch, d, s.p1w.data(), static_cast<int64_t>(s.p1w.size()), s);
+  }
+  // Step 3: T = max(tau1, t0) from the exact values of P1; P2 = {j in A : su_j >= T}.
+  auto extend = [&](const CandList& l, const std::vector<int32_t>& p1, float t_0, bool weighted) {
+    float* v = s.values.data();
+    for (size_t i = 0; i < p1.size(); ++i) {
+      const int32_t j = p1[i];
+      v[i] = weighted ? s.exact[j] * q.norm[j] : s.exact[j];
+    }
+    const float t = std::max(KthLargest(v, static_cast<int64_t>(p1.size()), n).first, t_0);
+    int32_t* p2 = reinterpret_cast<int32_t*>(s.buf.data());
+    int64_t m = 0;
+    for (int64_t i = 0; i < l.size; ++i) {
+      p2[m] = l.idx[i];
+      m += l.upper[i] >= t && !s.done[l.idx[i]] ? 1 : 0;
+    }
+    Rescore(r.x, ch, d, p2, m, s);
+  };
+  extend(s.a, s.p1, t0, false);
+  if (imposter) extend(s.b, s.p1w, t0w, true);
+  // Step 4: statistics over the rescored values; reset the marks for the next row.
+  const int64_t m = static_cast<int64_t>(s.rescored.size());
+  float* v = s.values.data();
+  for (int64_t i = 0; i < m; ++i) v[i] = s.exact[s.rescored[i]];
+  const TopStats top = TopMeanVar(v, m, n, s.buf.data());
+  *mean = top.mean;
+  *var = top.var;
+  if (imposter) {
+    for (int64_t i = 0; i < m; ++i) v[i] = s.exact[s.rescored[i]] * q.norm[s.rescored[i]];
+    *imp_mean = TopMeanVar(v, m, n, s.buf.data()).mean;
+  }
+  for (int32_t j : s.rescored) s.done[j] = 0;
+}
+#endif  // SPEAKERNET_X86_AVX512_DISPATCH
+
+// Whether StatsImpl<float> takes the int8 path (AS-norm in float32 only).
+bool UseInt8(const ScoreNormOptions& o, int64_t d) {
+#if defined(SPEAKERNET_X86_AVX512_DISPATCH)
+  return o.int8_preselect && o.method == ScoreNormMethod::kASNorm && !o.double_precision &&
+         d <= 1024 && HasAvx512() && Int8GemmAvailable();
+#else
+  (void)o, (void)d;
+  return false;
+#endif
+}
+
+// AS-norm statistics of the normalised rows x ([u, d], norms xn) through the int8 path: per
+// block of rows the int8 product (oneDNN, threaded by oneDNN itself, so outside any parallel
+// region), then the per-row selection and rescoring in parallel over the block's rows.
+// d <= 1024 keeps |I| < 2^24 (exact in float) and the u8 x s8 sums below 2^31.
+void Int8Stats(const std::vector<float>& x, const std::vector<double>& xn,
+               const std::vector<float>& ch, const std::vector<float>& cn, int64_t c, int64_t d,
+               const ScoreNormOptions& o, std::vector<CohortStats>& stats) {
+#if defined(SPEAKERNET_X86_AVX512_DISPATCH)
+  const int64_t u = static_cast<int64_t>(xn.size());
+  const Int8Cohort q = QuantiseCohort(ch, cn, c, d);
+  constexpr double kU = 1.0 / (1 << 24);
+  std::vector<uint8_t> qx(static_cast<size_t>(u * d));
+  std::vector<Int8Row> rows(static_cast<size_t>(u));
+  at::parallel_for(0, u, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const QuantInfo info = Quantise(x.data() + i * d, d, qx.data() + i * d, 128);
+      // eps_j = ax |rc_j| + e: e bounds |rx| |c_j|, the fp32 dot's rounding, the two roundings
+      // of s~ and the float arithmetic of the bounds (see the derivation above Int8Cohort).
+      const double e = static_cast<double>(info.residual) * q.len_max +
+                       (d + 20) * kU * 1.02 * info.len * q.len_max +
+                       2.001 * kU * info.hat * q.hat_max + 1e-6;
+      rows[static_cast<size_t>(i)] = {nullptr, x.data() + i * d, info.scale, info.hat,
+                                      RoundUp(e)};
+    }
+  });
+  const int64_t block = std::max<int64_t>(o.block_rows, 1);
+  std::vector<int32_t> prod(static_cast<size_t>(std::min(block, u) * c));
+  for (int64_t r0 = 0; r0 < u; r0 += block) {
+    const int64_t nrows = std::min(block, u - r0);
+    Int8GemmNT(nrows, c, d, qx.data() + r0 * d, q.q.data(), prod.data());
+    at::parallel_for(0, nrows, 8, [&](int64_t begin, int64_t end) {
+      thread_local std::unique_ptr<Int8Scratch> scratch;
+      if (!scratch || static_cast<int64_t>(scratch->done.size()) != c) {
+        scratch = std::make_unique<Int8Scratch>(c);
+      }
+      for (int64_t r = begin; r < end; ++r) {
+        Int8Row row = rows[static_cast<size_t>(r0 + r)];
+        row.prod = prod.data() + r * c;
+        double mean = 0, var = 0, imp = 0;
+        Int8RowStats(row, q, ch.data(), o.top_n, o.imposter, *scratch, &mean, &var, &imp);
+        CohortStats& st = stats[static_cast<size_t>(r0 + r)];
+        st.mean = mean;
+        st.std = std::sqrt(var);
+        st.imposter = o.imposter ? xn[static_cast<size_t>(r0 + r)] * imp : 0.0;
+      }
+    });
+  }
+#else
+  (void)x, (void)xn, (void)ch, (void)cn, (void)c, (void)d, (void)o, (void)stats;
+#endif
 }
 
 // Rows (x - mean) / max(||x - mean||, eps) in T, and the norms ||x - mean||.
@@ -425,32 +624,8 @@ std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>&
   std::vector<T> cn_t(cn.begin(), cn.end());
   const torch::Tensor cht_t = cht.t();
   if constexpr (std::is_same<T, float>::value) {
-    if (options.bf16_preselect && d <= 1024) {
-      // bf16 product for the candidates, fp32 dot products for the exact values.
-      const torch::Tensor ch16_t = cht.to(torch::kBFloat16).t();
-      const float cn_max = *std::max_element(cn_t.begin(), cn_t.end());
-      // Inner products a_j |c_j| carry the cosine error times |c_j| <= cn_max, plus the float
-      // product's own rounding.
-      const float delta_ip = kBf16Delta * cn_max * (1 + 1e-5f) + 1e-6f * cn_max;
-      ForEachBlock(u, options.block_rows, [&](int64_t r0, int64_t rows) {
-        const torch::Tensor approx =
-            torch::mm(rows_of_x(r0, rows).to(torch::kBFloat16), ch16_t).contiguous();
-        const c10::BFloat16* pa = approx.data_ptr<c10::BFloat16>();
-        thread_local std::unique_ptr<PreselectScratch> scratch;
-        if (!scratch || static_cast<int64_t>(scratch->idx.size()) != c) {
-          scratch = std::make_unique<PreselectScratch>(c);
-        }
-        const PreselectBlock b{pa,          x.data() + r0 * d, ch.data(), cn_t.data(),
-                               xn.data() + r0, rows, c, d, n, options.imposter, kBf16Delta,
-                               delta_ip,    stats.data() + r0};
-#if defined(SPEAKERNET_X86_AVX512_DISPATCH)
-        if (HasAvx512()) {
-          PreselectRowsAvx512(b, *scratch);
-          return;
-        }
-#endif
-        PreselectRowsGeneric(b, *scratch);
-      });
+    if (UseInt8(options, d)) {
+      Int8Stats(x, xn, ch, cn_t, c, d, options, stats);
       return stats;
     }
   }

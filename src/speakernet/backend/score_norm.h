@@ -59,19 +59,20 @@ struct ScoreNormOptions {
   bool imposter = true;
   // Compute in float64 (tests, exact comparisons); float32 by default (~1e-6 relative).
   bool double_precision = false;
-  // AS-norm in float32: find each row's top-N candidates with a bfloat16 matrix product (about
-  // twice the fp32 throughput on CPUs with AVX512-BF16), then rescore only the candidates in fp32.
-  // The result is the exact top-N, not an approximation: every cosine of the bf16 product is
-  // within delta = 3 * 2^-9 + 1e-4 of the true one (unit vectors: two input roundings and one
-  // output rounding of 2^-9 each, plus fp32 accumulation), so every true top-N member has a bf16
-  // value >= (N-th largest bf16 value) - 2 delta, and all those candidates are rescored exactly.
-  // Ignored by S-norm and in double precision. Off by default: on the 2-core Cooper Lake machine
-  // it was measured slower than the plain fp32 path at VoxCeleb1-E scale (14.4 vs 10.5 CPU s,
-  // bench/backend_bench): the ~440 candidates per row (300 + the 2 delta band) cost as much to
-  // rescore as the bf16 product saves. It pays off where bf16 is much faster than fp32 (AMX).
-  bool bf16_preselect = false;
-  // Utterances per block: each thread takes whole blocks ([block_rows, C] cosines, 6 MB for
-  // 256 x 5994 floats, kept in cache for the selection) in one parallel region.
+  // AS-norm in float32: preselect each row's top-N candidates with an int8 product (oneDNN,
+  // VNNI; about 4x the fp32 product's throughput) and rescore only the candidates with fp32 dot
+  // products. The result is the exact top-N of the fp32 values, not an approximation: every
+  // int8 approximation comes with a rigorous per-pair error bound (quantisation residuals by
+  // Cauchy-Schwarz, plus float rounding; derivation in score_norm.cpp), and every cohort entry
+  // whose upper bound reaches a proven lower bound of the N-th largest exact value is rescored.
+  // Used only where oneDNN is built in and reports VNNI (Int8GemmAvailable(), int8_gemm.h) and
+  // d <= 1024; otherwise, in double precision and for S-norm the fp32 (fp64) product is used.
+  // Measured at VoxCeleb1-E scale on 2 Zen 4 cores: see docs/backend.md.
+  bool int8_preselect = true;
+  // Utterances per block: S-norm gives each thread whole blocks; the int8 path computes the
+  // [block_rows, C] int32 product of a block (6 MB for 256 x 5994, kept in cache for the
+  // selection) and then selects its rows in parallel. The fp32 path uses super-blocks of
+  // max(block_rows, 2048) rows.
   int64_t block_rows = 256;
 };
 
