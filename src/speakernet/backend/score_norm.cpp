@@ -134,6 +134,15 @@ TopStats TopMeanVar(const T* v, int64_t c, int64_t n, T* buf) {
 // AVX-512 code, chosen at run time (the build targets baseline x86-64, where the dot products
 // of the rescoring would run 4 floats wide). (GCC's auto-vectorisation of Dot's 8 partial sums
 // shuffles more than it multiplies under AVX-512, hence the intrinsics.)
+// Sum of the 16 lanes as a tree (4 dependent adds instead of 16).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline float HorizontalSum(
+    __m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  const __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
+}
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline float DotAvx512(
     const float* a, const float* b, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -144,11 +153,33 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline fl
   }
   float tail = 0;
   for (; i < n; ++i) tail += a[i] * b[i];
-  alignas(64) float lanes[16];  // (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized)
-  _mm512_store_ps(lanes, _mm512_add_ps(acc0, acc1));
-  float sum = 0;
-  for (float v : lanes) sum += v;
-  return sum + tail;
+  return HorizontalSum(_mm512_add_ps(acc0, acc1)) + tail;
+}
+
+// Four dot products of one cohort row c with the rows x + r_i * n (r_i = rows[i].first):
+// eight independent FMA chains, where a single dot product waits on the FMA latency and its
+// reduction (measured ~33 ns per dot product, about 3x this). Same summation order as
+// DotAvx512, so a value does not depend on which of the two computed it.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline void Dot4Avx512(
+    const float* x, const std::pair<int32_t, int32_t>* rows, const float* c, int64_t n,
+    float* out) {
+  const float* a[4];
+  for (int q = 0; q < 4; ++q) a[q] = x + static_cast<int64_t>(rows[q].first) * n;
+  __m512 acc0[4], acc1[4];
+  for (int q = 0; q < 4; ++q) acc0[q] = acc1[q] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 c0 = _mm512_loadu_ps(c + i), c1 = _mm512_loadu_ps(c + i + 16);
+    for (int q = 0; q < 4; ++q) {
+      acc0[q] = _mm512_fmadd_ps(_mm512_loadu_ps(a[q] + i), c0, acc0[q]);
+      acc1[q] = _mm512_fmadd_ps(_mm512_loadu_ps(a[q] + i + 16), c1, acc1[q]);
+    }
+  }
+  for (int q = 0; q < 4; ++q) {
+    float tail = 0;
+    for (int64_t k = i; k < n; ++k) tail += a[q][k] * c[k];
+    out[q] = HorizontalSum(_mm512_add_ps(acc0[q], acc1[q])) + tail;
+  }
 }
 bool HasAvx512() {
   static const bool has = __builtin_cpu_supports("avx512f") &&
@@ -255,15 +286,23 @@ struct CandList {
         upper(static_cast<size_t>(c + 16)) {}
 };
 
+// Per-thread scratch of the list building.
 struct Int8Scratch {
-  CandList a, b;                // cosine and imposter lists
-  std::vector<float> sample, exact, values, buf;
-  std::vector<uint8_t> done;    // per cohort index: rescored for this row
-  std::vector<int32_t> rescored, p1, p1w;
+  CandList a, b;  // cosine and imposter lists
+  std::vector<float> sample, values, buf;
+  std::vector<float> by_j;             // exact values of one row by cohort index
+  std::vector<int32_t> count;          // cohort-order rescoring: bucket starts
+  std::vector<std::pair<int32_t, int32_t>> order;  // (row, position in its pend list)
   explicit Int8Scratch(int64_t c)
-      : a(c), b(c), sample(static_cast<size_t>(c)), exact(static_cast<size_t>(c)),
-        values(static_cast<size_t>(c)), buf(static_cast<size_t>(c)),
-        done(static_cast<size_t>(c), 0) {}
+      : a(c), b(c), sample(static_cast<size_t>(c)), values(static_cast<size_t>(c + 16)),
+        buf(static_cast<size_t>(c + 16)), by_j(static_cast<size_t>(c)) {}
+};
+
+// What one row of a block carries between the phases.
+struct RowWork {
+  float t0 = 0, t0w = 0;
+  std::vector<int32_t> a_idx, b_idx, p1, p1w, pend, all;  // all: every rescored j
+  std::vector<float> a_up, b_up, pend_val, all_val;        // exact values of pend / all
 };
 
 // One row's inputs: the int8 products, the quantisation bounds and the fp32 row.
@@ -337,35 +376,17 @@ SN_AVX512 void BuildLists(const Int8Row& r, const Int8Cohort& q, float t0, float
   *count_wlo = cwlo;
 }
 
-// Exact fp32 dot products of x with the cohort rows in `list` (those not yet done), into
-// s.exact; the next row's lines are prefetched while one is computed.
-SN_AVX512 void Rescore(const float* x, const float* ch, int64_t d, const int32_t* list,
-                       int64_t m, Int8Scratch& s) {
-  for (int64_t i = 0; i < m; ++i) {
-    const int32_t j = list[i];
-    if (s.done[j]) continue;
-    if (i + 1 < m) {
-      const char* next = reinterpret_cast<const char*>(ch + static_cast<int64_t>(list[i + 1]) * d);
-      for (int64_t b = 0; b < d * 4; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
-    }
-    s.done[j] = 1;
-    s.rescored.push_back(j);
-    s.exact[j] = DotAvx512(x, ch + static_cast<int64_t>(j) * d, d);
-  }
-}
-
-// Steps 1-4 for one row; out gets mean, std and (when imposter) the imposter mean / |x|.
-SN_AVX512 void Int8RowStats(const Int8Row& r, const Int8Cohort& q, const float* ch, int64_t n,
-                            bool imposter, Int8Scratch& s, double* mean, double* var,
-                            double* imp_mean) {
-  const int64_t c = q.c, d = q.d;
+// Phase 1 of one row (steps 1-2): the lists A (and B) with their upper bounds, P1 (and P1w),
+// and the entries to rescore (pend, marked in `done`).
+SN_AVX512 __attribute__((flatten)) void Int8RowPhase1(const Int8Row& r, const Int8Cohort& q, int64_t n, bool imposter,
+                             Int8Scratch& s, RowWork& w, uint8_t* done) {
+  const int64_t c = q.c;
   constexpr float kInf = std::numeric_limits<float>::infinity();
   // Step 1: t0 / t0w from a strided sample of lower bounds (r-th largest of the sample, r a
   // little above the expected count of top-N members in it).
   float t0 = -kInf, t0w = -kInf;
   constexpr int64_t kSample = 512;
-  const bool sampled = n < c && c >= 4 * kSample && n * 4 <= c;
-  if (sampled) {
+  if (n < c && c >= 4 * kSample && n * 4 <= c) {
     const int64_t stride = c / kSample;
     const int64_t ns = c / stride;
     const double expect = static_cast<double>(n) * ns / c;
@@ -390,51 +411,135 @@ SN_AVX512 void Int8RowStats(const Int8Row& r, const Int8Cohort& q, const float* 
     if (imposter && count_wlo < n) t0w = -kInf;
     BuildLists(r, q, t0, t0w, imposter, s.a, s.b, &count_lo, &count_wlo);
   }
-  // Step 2: P1 (and P1w), rescored.
-  s.rescored.clear();
-  auto top_of = [&](const CandList& l, std::vector<int32_t>& p1) {
+  w.t0 = t0;
+  w.t0w = t0w;
+  w.pend.clear();
+  w.all.clear();
+  // Step 2: P1 = {j in A : s~_j >= tau~}; keep A's indices and upper bounds for step 3.
+  auto take = [&](const CandList& l, std::vector<int32_t>& p1, std::vector<int32_t>& idx,
+                  std::vector<float>& up) {
     const float tau = KthLargest(l.approx.data(), l.size, n).first;
-    p1.clear();
+    p1.resize(static_cast<size_t>(l.size));
+    int64_t m = 0;
     for (int64_t i = 0; i < l.size; ++i) {
-      if (l.approx[i] >= tau) p1.push_back(l.idx[i]);
+      p1[m] = l.idx[i];
+      m += l.approx[i] >= tau ? 1 : 0;
+    }
+    p1.resize(static_cast<size_t>(m));
+    idx.assign(l.idx.begin(), l.idx.begin() + l.size);
+    up.assign(l.upper.begin(), l.upper.begin() + l.size);
+    for (int32_t j : p1) {
+      if (!done[j]) {
+        done[j] = 1;
+        w.pend.push_back(j);
+      }
     }
   };
-  top_of(s.a, s.p1);
-  Rescore(r.x, ch, d, s.p1.data(), static_cast<int64_t>(s.p1.size()), s);
-  if (imposter) {
-    top_of(s.b, s.p1w);
-    Rescore(r.x, ch, d, s.p1w.data(), static_cast<int64_t>(s.p1w.size()), s);
-  }
-  // Step 3: T = max(tau1, t0) from the exact values of P1; P2 = {j in A : su_j >= T}.
-  auto extend = [&](const CandList& l, const std::vector<int32_t>& p1, float t_0, bool weighted) {
+  take(s.a, w.p1, w.a_idx, w.a_up);
+  if (imposter) take(s.b, w.p1w, w.b_idx, w.b_up);
+  w.all = w.pend;
+  w.pend_val.resize(w.pend.size());
+}
+
+// Phase 2 of one row (step 3), after P1's exact values are in ex: pend = P2 (and P2w).
+SN_AVX512 __attribute__((flatten)) void Int8RowPhase2(const Int8Cohort& q, int64_t n, bool imposter, Int8Scratch& s,
+                             RowWork& w, uint8_t* done) {
+  w.all_val = w.pend_val;
+  float* ex = s.by_j.data();
+  for (size_t i = 0; i < w.all.size(); ++i) ex[w.all[i]] = w.all_val[i];
+  w.pend.clear();
+  auto extend = [&](const std::vector<int32_t>& p1, const std::vector<int32_t>& idx,
+                    const std::vector<float>& up, float t_0, bool weighted) {
     float* v = s.values.data();
     for (size_t i = 0; i < p1.size(); ++i) {
       const int32_t j = p1[i];
-      v[i] = weighted ? s.exact[j] * q.norm[j] : s.exact[j];
+      v[i] = weighted ? ex[j] * q.norm[j] : ex[j];
     }
     const float t = std::max(KthLargest(v, static_cast<int64_t>(p1.size()), n).first, t_0);
-    int32_t* p2 = reinterpret_cast<int32_t*>(s.buf.data());
+    // Branch-free (about half of A passes the test, unpredictably); a j in both A and B is
+    // appended once, as `done` is set as it goes.
+    const size_t at = w.pend.size();
+    w.pend.resize(at + idx.size());
+    int32_t* out = w.pend.data() + at;
     int64_t m = 0;
-    for (int64_t i = 0; i < l.size; ++i) {
-      p2[m] = l.idx[i];
-      m += l.upper[i] >= t && !s.done[l.idx[i]] ? 1 : 0;
+    for (size_t i = 0; i < idx.size(); ++i) {
+      const int32_t j = idx[i];
+      const bool take = (up[i] >= t) & !done[j];
+      out[m] = j;
+      done[j] |= static_cast<uint8_t>(take);
+      m += take ? 1 : 0;
     }
-    Rescore(r.x, ch, d, p2, m, s);
+    w.pend.resize(at + static_cast<size_t>(m));
   };
-  extend(s.a, s.p1, t0, false);
-  if (imposter) extend(s.b, s.p1w, t0w, true);
-  // Step 4: statistics over the rescored values; reset the marks for the next row.
-  const int64_t m = static_cast<int64_t>(s.rescored.size());
-  float* v = s.values.data();
-  for (int64_t i = 0; i < m; ++i) v[i] = s.exact[s.rescored[i]];
-  const TopStats top = TopMeanVar(v, m, n, s.buf.data());
+  extend(w.p1, w.a_idx, w.a_up, w.t0, false);
+  if (imposter) extend(w.p1w, w.b_idx, w.b_up, w.t0w, true);
+  w.all.insert(w.all.end(), w.pend.begin(), w.pend.end());
+  w.pend_val.resize(w.pend.size());
+}
+
+// Step 4 of one row: statistics over the rescored values; clears the row's marks.
+SN_AVX512 __attribute__((flatten)) void Int8RowFinish(const Int8Cohort& q, int64_t n, bool imposter, Int8Scratch& s,
+                             RowWork& w, uint8_t* done, double* mean, double* var,
+                             double* imp_mean) {
+  w.all_val.insert(w.all_val.end(), w.pend_val.begin(), w.pend_val.end());
+  const int64_t m = static_cast<int64_t>(w.all.size());
+  const TopStats top = TopMeanVar(w.all_val.data(), m, n, s.buf.data());
   *mean = top.mean;
   *var = top.var;
   if (imposter) {
-    for (int64_t i = 0; i < m; ++i) v[i] = s.exact[s.rescored[i]] * q.norm[s.rescored[i]];
+    float* v = s.values.data();
+    for (int64_t i = 0; i < m; ++i) v[i] = w.all_val[i] * q.norm[w.all[i]];
     *imp_mean = TopMeanVar(v, m, n, s.buf.data()).mean;
   }
-  for (int32_t j : s.rescored) s.done[j] = 0;
+  for (int32_t j : w.all) done[j] = 0;
+}
+
+// Exact fp32 dot products for every (row, j) in the block's pend lists with j in [j0, j1), in
+// cohort order: each cohort row is read once per block (from L3) and dotted with the block's
+// rows that need it (in L2). Row by row, the 1 KB gathers from the 6 MB cohort made the
+// rescoring memory-bound (no speed-up from a second thread).
+SN_AVX512 void RescoreByCohort(std::vector<RowWork>& work, int64_t rows, const float* x,
+                               const float* ch, int64_t d, int64_t j0, int64_t j1,
+                               Int8Scratch& s) {
+  const int64_t span = j1 - j0;
+  s.count.assign(static_cast<size_t>(span + 1), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int32_t j : work[r].pend) {
+      if (j >= j0 && j < j1) ++s.count[j - j0 + 1];
+    }
+  }
+  for (int64_t k = 0; k < span; ++k) s.count[k + 1] += s.count[k];
+  s.order.resize(static_cast<size_t>(s.count[span]));
+  std::vector<int32_t>& at = s.count;  // start of each bucket, advanced while filling
+  for (int64_t r = 0; r < rows; ++r) {
+    const std::vector<int32_t>& pend = work[r].pend;
+    for (size_t k = 0; k < pend.size(); ++k) {
+      const int32_t j = pend[k];
+      if (j >= j0 && j < j1) {
+        s.order[at[j - j0]++] = {static_cast<int32_t>(r), static_cast<int32_t>(k)};
+      }
+    }
+  }
+  // at[k] is now the end of bucket k (= start of bucket k + 1).
+  int64_t from = 0;
+  for (int64_t k = 0; k < span; ++k) {
+    const int64_t to = at[k];
+    const float* cj = ch + (j0 + k) * d;
+    int64_t e = from;
+    for (; e + 4 <= to; e += 4) {
+      float out[4];
+      Dot4Avx512(x, s.order.data() + e, cj, d, out);
+      for (int i = 0; i < 4; ++i) {
+        const auto [r, pos] = s.order[e + i];
+        work[r].pend_val[pos] = out[i];
+      }
+    }
+    for (; e < to; ++e) {
+      const auto [r, pos] = s.order[e];
+      work[r].pend_val[pos] = DotAvx512(x + static_cast<int64_t>(r) * d, cj, d);
+    }
+    from = to;
+  }
 }
 #endif  // SPEAKERNET_X86_AVX512_DISPATCH
 
@@ -475,20 +580,56 @@ void Int8Stats(const std::vector<float>& x, const std::vector<double>& xn,
     }
   });
   const int64_t block = std::max<int64_t>(o.block_rows, 1);
-  std::vector<int32_t> prod(static_cast<size_t>(std::min(block, u) * c));
+  const int64_t n = o.top_n;
+  const size_t cells = static_cast<size_t>(std::min(block, u) * c);
+  std::vector<int32_t> prod(cells);
+  std::vector<uint8_t> done(cells);   // rescored marks, cleared by Int8RowFinish
+  std::vector<RowWork> work(static_cast<size_t>(std::min(block, u)));
+  auto scratch_of = [c]() -> Int8Scratch& {
+    thread_local std::unique_ptr<Int8Scratch> scratch;
+    if (!scratch || static_cast<int64_t>(scratch->a.idx.size()) != c + 16) {
+      scratch = std::make_unique<Int8Scratch>(c);
+    }
+    return *scratch;
+  };
+  // Rescoring in parallel over cohort ranges, one per thread.
+  auto rescore = [&](int64_t r0, int64_t nrows) {
+    const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), c));
+    at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        RescoreByCohort(work, nrows, x.data() + r0 * d, ch.data(), d, c * t / parts,
+                        c * (t + 1) / parts, scratch_of());
+      }
+    });
+  };
   for (int64_t r0 = 0; r0 < u; r0 += block) {
     const int64_t nrows = std::min(block, u - r0);
     Int8GemmNT(nrows, c, d, qx.data() + r0 * d, q.q.data(), prod.data());
     at::parallel_for(0, nrows, 8, [&](int64_t begin, int64_t end) {
-      thread_local std::unique_ptr<Int8Scratch> scratch;
-      if (!scratch || static_cast<int64_t>(scratch->done.size()) != c) {
-        scratch = std::make_unique<Int8Scratch>(c);
-      }
+      Int8Scratch& s = scratch_of();
       for (int64_t r = begin; r < end; ++r) {
+        if (r + 1 < end) {  // the next row's products (24 KB at C = 5994) into L2
+          const char* next = reinterpret_cast<const char*>(prod.data() + (r + 1) * c);
+          for (int64_t b = 0; b < c * 4; b += 64) __builtin_prefetch(next + b);
+        }
         Int8Row row = rows[static_cast<size_t>(r0 + r)];
         row.prod = prod.data() + r * c;
+        Int8RowPhase1(row, q, n, o.imposter, s, work[r], done.data() + r * c);
+      }
+    });
+    rescore(r0, nrows);
+    at::parallel_for(0, nrows, 8, [&](int64_t begin, int64_t end) {
+      Int8Scratch& s = scratch_of();
+      for (int64_t r = begin; r < end; ++r) {
+        Int8RowPhase2(q, n, o.imposter, s, work[r], done.data() + r * c);
+      }
+    });
+    rescore(r0, nrows);
+    at::parallel_for(0, nrows, 8, [&](int64_t begin, int64_t end) {
+      Int8Scratch& s = scratch_of();
+      for (int64_t r = begin; r < end; ++r) {
         double mean = 0, var = 0, imp = 0;
-        Int8RowStats(row, q, ch.data(), o.top_n, o.imposter, *scratch, &mean, &var, &imp);
+        Int8RowFinish(q, n, o.imposter, s, work[r], done.data() + r * c, &mean, &var, &imp);
         CohortStats& st = stats[static_cast<size_t>(r0 + r)];
         st.mean = mean;
         st.std = std::sqrt(var);
