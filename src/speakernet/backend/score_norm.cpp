@@ -494,16 +494,17 @@ SN_AVX512 __attribute__((flatten)) void Int8RowFinish(const Int8Cohort& q, int64
   for (int32_t j : w.all) done[j] = 0;
 }
 
-// Exact fp32 dot products for every (row, j) in the block's pend lists with j in [j0, j1), in
-// cohort order: each cohort row is read once per block (from L3) and dotted with the block's
-// rows that need it (in L2). Row by row, the 1 KB gathers from the 6 MB cohort made the
-// rescoring memory-bound (no speed-up from a second thread).
-SN_AVX512 void RescoreByCohort(std::vector<RowWork>& work, int64_t rows, const float* x,
+// Exact fp32 dot products for every (row, j) in the pend lists of rows [ra, rb) with j in
+// [j0, j1), in cohort order: each cohort row is read once per block (from L3) and dotted with
+// the block's rows that need it (in L2). Row by row, the 1 KB gathers from the 6 MB cohort made
+// the rescoring memory-bound (no speed-up from a second thread).
+SN_AVX512 void RescoreByCohort(std::vector<RowWork>& work, int64_t ra, int64_t rb,
+                               const float* x,
                                const float* ch, int64_t d, int64_t j0, int64_t j1,
                                Int8Scratch& s) {
   const int64_t span = j1 - j0;
   s.count.assign(static_cast<size_t>(span + 1), 0);
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t r = ra; r < rb; ++r) {
     for (int32_t j : work[r].pend) {
       if (j >= j0 && j < j1) ++s.count[j - j0 + 1];
     }
@@ -511,7 +512,7 @@ SN_AVX512 void RescoreByCohort(std::vector<RowWork>& work, int64_t rows, const f
   for (int64_t k = 0; k < span; ++k) s.count[k + 1] += s.count[k];
   s.order.resize(static_cast<size_t>(s.count[span]));
   std::vector<int32_t>& at = s.count;  // start of each bucket, advanced while filling
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t r = ra; r < rb; ++r) {
     const std::vector<int32_t>& pend = work[r].pend;
     for (size_t k = 0; k < pend.size(); ++k) {
       const int32_t j = pend[k];
@@ -592,48 +593,40 @@ void Int8Stats(const std::vector<float>& x, const std::vector<double>& xn,
     }
     return *scratch;
   };
-  // Rescoring in parallel over cohort ranges, one per thread.
-  auto rescore = [&](int64_t r0, int64_t nrows) {
-    const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), c));
-    at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) {
-        RescoreByCohort(work, nrows, x.data() + r0 * d, ch.data(), d, c * t / parts,
-                        c * (t + 1) / parts, scratch_of());
-      }
-    });
-  };
+  // Per block: the product (threaded by oneDNN), then one parallel region in which each thread
+  // takes a contiguous share of the block's rows through all steps, with its own cohort-order
+  // rescoring. (Six regions per block, one per step, cost 3x the wall time with 2 threads on a
+  // machine where another process held a core: every barrier waits for a descheduled thread.)
   for (int64_t r0 = 0; r0 < u; r0 += block) {
     const int64_t nrows = std::min(block, u - r0);
     Int8GemmNT(nrows, c, d, qx.data() + r0 * d, q.q.data(), prod.data());
-    at::parallel_for(0, nrows, 8, [&](int64_t begin, int64_t end) {
+    const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), nrows));
+    at::parallel_for(0, parts, 1, [&](int64_t pb, int64_t pe) {
       Int8Scratch& s = scratch_of();
-      for (int64_t r = begin; r < end; ++r) {
-        if (r + 1 < end) {  // the next row's products (24 KB at C = 5994) into L2
-          const char* next = reinterpret_cast<const char*>(prod.data() + (r + 1) * c);
-          for (int64_t b = 0; b < c * 4; b += 64) __builtin_prefetch(next + b);
+      for (int64_t part = pb; part < pe; ++part) {
+        const int64_t ra = nrows * part / parts, rb = nrows * (part + 1) / parts;
+        for (int64_t r = ra; r < rb; ++r) {
+          if (r + 1 < rb) {  // the next row's products (24 KB at C = 5994) into L2
+            const char* next = reinterpret_cast<const char*>(prod.data() + (r + 1) * c);
+            for (int64_t b = 0; b < c * 4; b += 64) __builtin_prefetch(next + b);
+          }
+          Int8Row row = rows[static_cast<size_t>(r0 + r)];
+          row.prod = prod.data() + r * c;
+          Int8RowPhase1(row, q, n, o.imposter, s, work[r], done.data() + r * c);
         }
-        Int8Row row = rows[static_cast<size_t>(r0 + r)];
-        row.prod = prod.data() + r * c;
-        Int8RowPhase1(row, q, n, o.imposter, s, work[r], done.data() + r * c);
-      }
-    });
-    rescore(r0, nrows);
-    at::parallel_for(0, nrows, 8, [&](int64_t begin, int64_t end) {
-      Int8Scratch& s = scratch_of();
-      for (int64_t r = begin; r < end; ++r) {
-        Int8RowPhase2(q, n, o.imposter, s, work[r], done.data() + r * c);
-      }
-    });
-    rescore(r0, nrows);
-    at::parallel_for(0, nrows, 8, [&](int64_t begin, int64_t end) {
-      Int8Scratch& s = scratch_of();
-      for (int64_t r = begin; r < end; ++r) {
-        double mean = 0, var = 0, imp = 0;
-        Int8RowFinish(q, n, o.imposter, s, work[r], done.data() + r * c, &mean, &var, &imp);
-        CohortStats& st = stats[static_cast<size_t>(r0 + r)];
-        st.mean = mean;
-        st.std = std::sqrt(var);
-        st.imposter = o.imposter ? xn[static_cast<size_t>(r0 + r)] * imp : 0.0;
+        RescoreByCohort(work, ra, rb, x.data() + r0 * d, ch.data(), d, 0, c, s);
+        for (int64_t r = ra; r < rb; ++r) {
+          Int8RowPhase2(q, n, o.imposter, s, work[r], done.data() + r * c);
+        }
+        RescoreByCohort(work, ra, rb, x.data() + r0 * d, ch.data(), d, 0, c, s);
+        for (int64_t r = ra; r < rb; ++r) {
+          double mean = 0, var = 0, imp = 0;
+          Int8RowFinish(q, n, o.imposter, s, work[r], done.data() + r * c, &mean, &var, &imp);
+          CohortStats& st = stats[static_cast<size_t>(r0 + r)];
+          st.mean = mean;
+          st.std = std::sqrt(var);
+          st.imposter = o.imposter ? xn[static_cast<size_t>(r0 + r)] * imp : 0.0;
+        }
       }
     });
   }
