@@ -28,13 +28,20 @@ bool IsaHasVnni(dnnl_cpu_isa_t isa) {
 
 const char* IsaName(dnnl_cpu_isa_t isa) {
   switch (isa) {
-    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
-    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl_cpu_isa_avx512_core: return "avx512_core";
-    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
-    case dnnl_cpu_isa_avx2: return "avx2";
-    default: return "other";
+    case dnnl_cpu_isa_avx512_core_amx:
+      return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core:
+      return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni:
+      return "avx2_vnni";
+    case dnnl_cpu_isa_avx2:
+      return "avx2";
+    default:
+      return "other";
   }
 }
 
@@ -46,7 +53,8 @@ bool SelfCheck() {
   std::vector<int8_t> b(n * k);
   for (int64_t i = 0; i < m * k; ++i) a[i] = static_cast<uint8_t>(i % 7 == 0 ? i % 256 : 255);
   for (int64_t j = 0; j < n * k; ++j) {
-    b[j] = static_cast<int8_t>((j / 2 + j / k) % 3 == 0 ? 127 : (j % 5 == 0 ? j % 256 - 128 : -128));
+    b[j] =
+        static_cast<int8_t>((j / 2 + j / k) % 3 == 0 ? 127 : (j % 5 == 0 ? j % 256 - 128 : -128));
   }
   std::vector<int32_t> c(m * n, 0);
   const int32_t co = 0;
@@ -101,8 +109,8 @@ void Int8GemmNT(int64_t m, int64_t n, int64_t k_dim, const uint8_t* a, const int
   const int32_t co = 0;
   const dnnl_status_t st = dnnl_gemm_u8s8s32('N', 'T', 'F', m, n, k_dim, 1.0f, a, k_dim, 0, b,
                                              k_dim, 0, 0.0f, c, n, &co);
-  SN_CHECK(st == dnnl_success, "dnnl_gemm_u8s8s32({} x {} x {}) failed with status {}", m, n,
-           k_dim, static_cast<int>(st));
+  SN_CHECK(st == dnnl_success, "dnnl_gemm_u8s8s32({} x {} x {}) failed with status {}", m, n, k_dim,
+           static_cast<int>(st));
 #else
   (void)m, (void)n, (void)k_dim, (void)a, (void)b, (void)c;
 #endif
