@@ -386,24 +386,28 @@ SN_AVX512 __attribute__((flatten)) void Int8RowPhase1(const Int8Row& r, const In
                                                       RowWork& w, uint8_t* done) {
   const int64_t c = q.c;
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  // Step 1: t0 / t0w from a strided sample of lower bounds (r-th largest of the sample, r a
-  // little above the expected count of top-N members in it).
+  // Step 1: t0 / t0w from a sample of lower bounds (r-th largest of the sample, r a little
+  // above the expected count of top-N members in it). The sample is 32 runs of 16 consecutive
+  // entries spread over the row: a strided sample of single entries touched every cache line
+  // of the row with scalar loads and cost more than the vectorised pass over the whole row.
   float t0 = -kInf, t0w = -kInf;
-  constexpr int64_t kSample = 512;
-  if (n < c && c >= 4 * kSample && n * 4 <= c) {
-    const int64_t stride = c / kSample;
-    const int64_t ns = c / stride;
+  constexpr int64_t kRuns = 32;
+  if (n < c && c >= 4 * 16 * kRuns && n * 4 <= c) {
+    const int64_t stride = (c / 16 / kRuns) * 16;
+    const int64_t ns = kRuns * 16;
     const double expect = static_cast<double>(n) * ns / c;
     const int64_t rank =
         std::min<int64_t>(ns, static_cast<int64_t>(expect + 2 * std::sqrt(expect) + 3));
     float* lo = s.sample.data();
     float* wlo = s.buf.data();
-    for (int64_t k = 0; k < ns; ++k) {
-      float sj, ej;
-      const int64_t j = k * stride;
-      ApproxAt(r, q, j, &sj, &ej);
-      lo[k] = sj - ej;
-      wlo[k] = sj * q.norm[j] - (ej + 1e-6f) * q.norm[j];
+    for (int64_t k = 0; k < kRuns; ++k) {
+      for (int64_t i = 0; i < 16; ++i) {
+        float sj, ej;
+        const int64_t j = k * stride + i;
+        ApproxAt(r, q, j, &sj, &ej);
+        lo[k * 16 + i] = sj - ej;
+        wlo[k * 16 + i] = sj * q.norm[j] - (ej + 1e-6f) * q.norm[j];
+      }
     }
     t0 = KthLargest(lo, ns, rank).first;
     if (imposter) t0w = KthLargest(wlo, ns, rank).first;
