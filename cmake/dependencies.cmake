@@ -7,6 +7,25 @@ pkg_check_modules(SOXR REQUIRED IMPORTED_TARGET soxr)
 find_package(yaml-cpp REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
+
+# LibTorch 2.x ships its own fmt headers in its include dir, and compilers search it before the
+# system dir, so Debian's spdlog (built for the system fmt 9) would compile against torch's fmt
+# and fail ('basic_runtime' is not a member of 'fmt'). Forwarding headers for every system fmt
+# header, searched before any linked target's include dirs, keep <fmt/...> on the system fmt.
+get_target_property(SPEAKERNET_FMT_INCLUDE fmt::fmt INTERFACE_INCLUDE_DIRECTORIES)
+foreach(dir ${TORCH_INCLUDE_DIRS})
+  if(EXISTS "${dir}/fmt/format.h" AND SPEAKERNET_FMT_INCLUDE AND
+     NOT "${dir}" STREQUAL "${SPEAKERNET_FMT_INCLUDE}")
+    file(GLOB headers RELATIVE "${SPEAKERNET_FMT_INCLUDE}/fmt" "${SPEAKERNET_FMT_INCLUDE}/fmt/*.h")
+    foreach(h ${headers})
+      file(WRITE "${CMAKE_BINARY_DIR}/fmt-shim/fmt/${h}"
+           "#include \"${SPEAKERNET_FMT_INCLUDE}/fmt/${h}\"  // see cmake/dependencies.cmake\n")
+    endforeach()
+    include_directories(BEFORE SYSTEM "${CMAKE_BINARY_DIR}/fmt-shim")
+    message(STATUS "speakernet: ${dir}/fmt shadows the system fmt; using forwarding headers")
+    break()
+  endif()
+endforeach()
 find_package(Threads REQUIRED)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)

@@ -30,6 +30,12 @@ endfunction()
 # Executables get jemalloc (retained pages: 1.15-1.9x faster training on Debian's LibTorch,
 # see docs) and the OpenMP OpenBLAS via RPATH.
 function(speakernet_runtime_defaults target)
+  # PyTorch's own LibTorch builds (>= 2.5) export a statically linked copy of libstdc++'s
+  # std::filesystem, and a call bound to it crashed (remove_all jumped to 0 in LibTorch 2.11).
+  # Naming libstdc++ first among the needed libraries makes the dynamic linker bind those symbols
+  # to the system libstdc++.
+  target_link_options(${target} BEFORE PRIVATE "LINKER:--push-state,--no-as-needed" "-lstdc++"
+                      "LINKER:--pop-state")
   if(SPEAKERNET_JEMALLOC AND JEMALLOC_LIBRARY)
     target_sources(${target} PRIVATE ${CMAKE_SOURCE_DIR}/cmake/jemalloc_conf.cpp)
     target_link_libraries(${target} PRIVATE ${JEMALLOC_LIBRARY})

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -38,9 +39,16 @@ inline std::string SourcePath(const std::string& relative) {
   return std::string(SPEAKERNET_SOURCE_DIR) + "/" + relative;
 }
 
-// Runs `/usr/bin/python3 <script> <args...>` and returns its stdout; throws on failure.
+// The reference-value interpreter: $SN_TEST_PYTHON when set (a machine whose torch/numpy live in
+// a virtualenv), else SPEAKERNET_PYTHON (/usr/bin/python3, Debian's python3-torch).
+inline std::string TestPython() {
+  const char* env = std::getenv("SN_TEST_PYTHON");
+  return env != nullptr && *env != '\0' ? env : SPEAKERNET_PYTHON;
+}
+
+// Runs `TestPython() <script> <args...>` and returns its stdout; throws on failure.
 inline std::string RunPython(const std::string& script, const std::vector<std::string>& args = {}) {
-  std::string cmd = std::string(SPEAKERNET_PYTHON) + " '" + script + "'";
+  std::string cmd = TestPython() + " '" + script + "'";
   for (const auto& a : args) cmd += " '" + a + "'";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   SN_CHECK(pipe != nullptr, "cannot run {}", cmd);

@@ -113,7 +113,10 @@ TEST(ResNet, EvalModeIsDeterministicAndPerUtterance) {
   EXPECT_TRUE(torch::equal(a, b));
   // In eval mode an utterance's embedding does not depend on the rest of the batch.
   const auto single = model->forward(feats.slice(0, 1, 2));
-  EXPECT_TRUE(torch::allclose(single, a.slice(0, 1, 2), /*rtol=*/1e-4, /*atol=*/1e-5));
+  // Up to rounding: oneDNN may pick another convolution algorithm for another batch size (seen
+  // with LibTorch 2.11); mixing utterances would change the embedding by O(1) of its scale.
+  const double diff = (single - a.slice(0, 1, 2)).abs().max().item<double>();
+  EXPECT_LE(diff, 1e-4 * a.abs().max().item<double>()) << "max |single - batched| = " << diff;
 }
 
 TEST(ResNet, TrainModeUpdatesBatchNormStatisticsAndBackpropagates) {

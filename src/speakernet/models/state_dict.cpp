@@ -9,6 +9,8 @@
 
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/error.h"
+#include "speakernet/models/torch_save_reader.h"
+#include "speakernet/models/torch_save_writer.h"
 
 namespace speakernet {
 
@@ -77,9 +79,7 @@ void LoadStateDict(torch::nn::Module& module, const StateDict& state, const std:
 }
 
 void SaveStateDictFile(const std::string& path, const StateDict& state) {
-  c10::Dict<std::string, at::Tensor> dict;
-  for (const auto& [name, tensor] : state) dict.insert(name, tensor.detach().cpu());
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  const std::string bytes = TorchSaveBytes(state);
   WriteFileAtomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -89,23 +89,27 @@ void SaveStateDictFile(const std::string& path, const StateDict& state) {
 }
 
 StateDict LoadStateDictFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  SN_CHECK(in.good(), "cannot open state dict '{}'", path);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  c10::IValue value;
   try {
-    value = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    Fail(fmt::format("cannot read state dict '{}': {}", path, e.what()));
+    return ReadTorchSaveStateDict(path);
+  } catch (const Error& torch_save_error) {
+    // Checkpoints written before TorchSaveBytes (torch::pickle_save, with restore_type_tag).
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    c10::IValue value;
+    try {
+      value = torch::pickle_load(bytes);
+    } catch (const std::exception&) {
+      throw torch_save_error;
+    }
+    SN_CHECK(value.isGenericDict(), "'{}' does not hold a dict of tensors", path);
+    StateDict out;
+    for (const auto& item : value.toGenericDict()) {
+      SN_CHECK(item.key().isString() && item.value().isTensor(),
+               "'{}' holds a non-tensor entry; expected a dict of name -> tensor", path);
+      out.emplace_back(item.key().toStringRef(), item.value().toTensor());
+    }
+    return out;
   }
-  SN_CHECK(value.isGenericDict(), "'{}' does not hold a dict of tensors", path);
-  StateDict out;
-  for (const auto& item : value.toGenericDict()) {
-    SN_CHECK(item.key().isString() && item.value().isTensor(),
-             "'{}' holds a non-tensor entry; expected a dict of name -> tensor", path);
-    out.emplace_back(item.key().toStringRef(), item.value().toTensor());
-  }
-  return out;
 }
 
 }  // namespace speakernet

@@ -1,6 +1,7 @@
 // State dicts: ordered (name, tensor) lists with PyTorch's naming and order (a module's own
-// parameters, then its own buffers, then its children), stored with torch::pickle_save so that
-// Python reads them with torch.load() as a plain dict of tensors.
+// parameters, then its own buffers, then its children), stored as Python's torch.save stores an
+// OrderedDict state dict (torch_save_writer.h), so that torch.load() reads them, also under
+// weights_only=True.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -21,7 +22,10 @@ StateDict GetStateDict(const torch::nn::Module& module, const std::string& prefi
 void LoadStateDict(torch::nn::Module& module, const StateDict& state, const std::string& prefix = "",
                    bool strict = true);
 
+// Written atomically (temporary file + rename).
 void SaveStateDictFile(const std::string& path, const StateDict& state);
+// Reads torch.save files (ours, Python's) and, for checkpoints written by earlier speakernet
+// versions, torch::pickle_save files.
 StateDict LoadStateDictFile(const std::string& path);
 
 }  // namespace speakernet

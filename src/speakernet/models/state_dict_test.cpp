@@ -1,6 +1,7 @@
 #include "speakernet/models/state_dict.h"
 
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
 #include <fstream>
@@ -57,6 +58,72 @@ TEST(StateDictIo, FileRoundTripAndPythonTorchLoadReadsIt) {
   const auto pos = out.find("conv.weight (3, 2, 1) ");
   ASSERT_NE(pos, std::string::npos);
   EXPECT_NEAR(std::stod(out.substr(pos + 22)), weight_sum, 1e-6);
+}
+
+// torch.load's default since PyTorch 2.6 is weights_only=True, which refuses any global outside
+// its allow-list (torch::pickle_save's restore_type_tag among them). Every dtype a state dict may
+// hold, 0-dim and non-contiguous tensors and large ints must come back exact and in order.
+TEST(StateDictIo, PythonReadsItWithWeightsOnlyForEveryDtype) {
+  test::ScratchDir dir("sn_state_dict_wo");
+  torch::manual_seed(4);
+  StateDict state = {
+      {"f32", torch::randn({2, 3})},
+      {"f64", torch::randn({4}, torch::kDouble)},
+      {"f16", torch::randn({3}).to(torch::kHalf)},
+      {"bf16", torch::randn({3}).to(torch::kBFloat16)},
+      {"i64", torch::tensor({int64_t{1} << 40, int64_t{-7}})},
+      {"i32", torch::tensor({3, -4}, torch::kInt)},
+      {"u8", torch::tensor({0, 255}, torch::kByte)},
+      {"bool", torch::tensor({true, false, true})},
+      {"scalar", torch::tensor(int64_t{12})},
+      {"transposed", torch::arange(6, torch::kFloat).view({2, 3}).t()},
+      {"empty", torch::zeros({0, 5})}};
+  const std::string path = dir / "state.pt";
+  SaveStateDictFile(path, state);
+  const std::string script = dir / "check.py";
+  std::ofstream(script)
+      << "import sys, torch\n"
+         "kw = {'weights_only': True} if 'weights_only' in torch.load.__code__.co_varnames else {}\n"
+         "sd = torch.load(sys.argv[1], **kw)\n"
+         "print(type(sd).__name__, ','.join(sd.keys()))\n"
+         "for k, v in sd.items():\n"
+         "    print(k, str(v.dtype), tuple(v.shape), v.double().flatten().tolist())\n";
+  const std::string out = test::RunPython(script, {path});
+  EXPECT_NE(out.find("OrderedDict f32,f64,f16,bf16,i64,i32,u8,bool,scalar,transposed,empty\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("i64 torch.int64 (2,) [1099511627776.0, -7.0]"), std::string::npos) << out;
+  EXPECT_NE(out.find("bool torch.bool (3,) [1.0, 0.0, 1.0]"), std::string::npos) << out;
+  EXPECT_NE(out.find("scalar torch.int64 () [12.0]"), std::string::npos) << out;
+  EXPECT_NE(out.find("transposed torch.float32 (3, 2) [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("empty torch.float32 (0, 5) []"), std::string::npos) << out;
+  // And our reader gets back exactly what was written.
+  const StateDict back = LoadStateDictFile(path);
+  ASSERT_EQ(back.size(), state.size());
+  for (size_t i = 0; i < state.size(); ++i) {
+    EXPECT_EQ(back[i].first, state[i].first);
+    EXPECT_EQ(back[i].second.scalar_type(), state[i].second.scalar_type()) << state[i].first;
+    EXPECT_TRUE(torch::equal(back[i].second, state[i].second)) << state[i].first;
+  }
+}
+
+// Checkpoints written by earlier versions (torch::pickle_save) still load.
+TEST(StateDictIo, ReadsLegacyPickleSaveFiles) {
+  test::ScratchDir dir("sn_state_dict_legacy");
+  c10::Dict<std::string, at::Tensor> dict;
+  dict.insert("w", torch::arange(4, torch::kFloat));
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  const std::string path = dir / "old.pt";
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const StateDict back = LoadStateDictFile(path);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].first, "w");
+  EXPECT_TRUE(torch::equal(back[0].second, torch::arange(4, torch::kFloat)));
+  const std::string garbage = dir / "garbage.pt";
+  std::ofstream(garbage) << "not a checkpoint";
+  EXPECT_NE(test::ErrorOf([&] { LoadStateDictFile(garbage); }).find(garbage), std::string::npos);
 }
 
 TEST(StateDictIo, MismatchesAreReportedByName) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "speakernet/common/error.h"
+#include "speakernet/models/torch_save_writer.h"
 
 namespace speakernet {
 
@@ -42,22 +43,10 @@ const char* KindName(PyValue::Kind k) {
 }
 
 c10::optional<torch::ScalarType> StorageDtype(const std::string& global) {
-  static const std::map<std::string, torch::ScalarType> types = {
-      {"torch.FloatStorage", torch::kFloat},
-      {"torch.DoubleStorage", torch::kDouble},
-      {"torch.HalfStorage", torch::kHalf},
-      {"torch.BFloat16Storage", torch::kBFloat16},
-      {"torch.LongStorage", torch::kLong},
-      {"torch.IntStorage", torch::kInt},
-      {"torch.ShortStorage", torch::kShort},
-      {"torch.CharStorage", torch::kChar},
-      {"torch.ByteStorage", torch::kByte},
-      {"torch.BoolStorage", torch::kBool},
-      {"torch.ComplexFloatStorage", torch::kComplexFloat},
-      {"torch.ComplexDoubleStorage", torch::kComplexDouble}};
-  const auto it = types.find(global);
-  if (it == types.end()) return c10::nullopt;
-  return it->second;
+  for (const auto& [name, dtype] : TorchStorageTypes()) {
+    if (name == global) return dtype;
+  }
+  return c10::nullopt;
 }
 
 class Unpickler {
