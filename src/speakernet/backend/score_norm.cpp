@@ -134,14 +134,16 @@ TopStats TopMeanVar(const T* v, int64_t c, int64_t n, T* buf) {
 // AVX-512 code, chosen at run time (the build targets baseline x86-64, where the dot products
 // of the rescoring would run 4 floats wide). (GCC's auto-vectorisation of Dot's 8 partial sums
 // shuffles more than it multiplies under AVX-512, hence the intrinsics.)
-// Sum of the 16 lanes as a tree (4 dependent adds instead of 16).
+// Sum of the 16 lanes as a tree (depth 4 instead of a chain of 16 adds). Through memory: GCC
+// 12's lane-extracting intrinsics trip -Wuninitialized.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline float HorizontalSum(
     __m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  const __m128 p = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p)));
+  alignas(64) float l[16];
+  _mm512_store_ps(l, v);
+  for (int w = 8; w >= 1; w /= 2) {
+    for (int i = 0; i < w; ++i) l[i] += l[i + w];
+  }
+  return l[0];
 }
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline float DotAvx512(
     const float* a, const float* b, int64_t n) {
@@ -345,7 +347,7 @@ SN_AVX512 void BuildLists(const Int8Row& r, const Int8Cohort& q, float t0, float
                                           _mm512_maskz_loadu_epi32(live, q.offset.data() + j));
     const __m512 s = _mm512_mul_ps(
         vsx,
-        _mm512_mul_ps(_mm512_maskz_loadu_ps(live, q.scale.data() + j), _mm512_cvtepi32_ps(prod)));
+        _mm512_mul_ps(_mm512_maskz_loadu_ps(live, q.scale.data() + j), _mm512_maskz_cvtepi32_ps(live, prod)));
     const __m512 e = _mm512_fmadd_ps(vax, _mm512_maskz_loadu_ps(live, q.residual.data() + j), ve);
     const __m512 su = _mm512_add_ps(s, e), lo = _mm512_sub_ps(s, e);
     const __m512i jj = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(j)), iota);
