@@ -50,6 +50,14 @@ endif()
 
 find_library(JEMALLOC_LIBRARY NAMES jemalloc)
 
+# The shared libstdc++ the compiler links against (see speakernet_runtime_defaults).
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libstdc++.so.6
+                OUTPUT_VARIABLE SPEAKERNET_LIBSTDCXX OUTPUT_STRIP_TRAILING_WHITESPACE
+                ERROR_QUIET)
+if(NOT IS_ABSOLUTE "${SPEAKERNET_LIBSTDCXX}" OR NOT EXISTS "${SPEAKERNET_LIBSTDCXX}")
+  set(SPEAKERNET_LIBSTDCXX "")
+endif()
+
 # Debian's libtorch links libblas.so.3, whose default provider is the slow reference BLAS.
 # When the OpenMP OpenBLAS is installed, point the executables' RPATH at it (DT_RPATH is
 # transitive, so libtorch_cpu resolves libblas.so.3 there) without touching the system.

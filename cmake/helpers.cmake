@@ -30,12 +30,15 @@ endfunction()
 # Executables get jemalloc (retained pages: 1.15-1.9x faster training on Debian's LibTorch,
 # see docs) and the OpenMP OpenBLAS via RPATH.
 function(speakernet_runtime_defaults target)
-  # PyTorch's own LibTorch builds (>= 2.5) export a statically linked copy of libstdc++'s
-  # std::filesystem, and a call bound to it crashed (remove_all jumped to 0 in LibTorch 2.11).
-  # Naming libstdc++ first among the needed libraries makes the dynamic linker bind those symbols
-  # to the system libstdc++.
-  target_link_options(${target} BEFORE PRIVATE "LINKER:--push-state,--no-as-needed" "-lstdc++"
-                      "LINKER:--pop-state")
+  # PyTorch's own LibTorch builds (>= 2.5) export an unversioned copy of libstdc++'s
+  # std::filesystem; linked after it, the system libstdc++ lost those symbols to libtorch.so, whose
+  # remove_all jumped to address 0 (LibTorch 2.11, checkpoint pruning and extraction crashed).
+  # Naming the shared libstdc++ first binds them, versioned, to the system library. (-lstdc++ is
+  # not enough: a toolchain may resolve it to a static archive, which pulls nothing that early.)
+  if(SPEAKERNET_LIBSTDCXX)
+    target_link_options(${target} BEFORE PRIVATE "LINKER:--push-state,--no-as-needed"
+                        "${SPEAKERNET_LIBSTDCXX}" "LINKER:--pop-state")
+  endif()
   if(SPEAKERNET_JEMALLOC AND JEMALLOC_LIBRARY)
     target_sources(${target} PRIVATE ${CMAKE_SOURCE_DIR}/cmake/jemalloc_conf.cpp)
     target_link_libraries(${target} PRIVATE ${JEMALLOC_LIBRARY})

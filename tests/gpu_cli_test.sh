@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Command-line test of the CUDA paths, run wherever the binary sees a GPU (skipped, exit 77,
 # otherwise: CI has none). On a tiny synthetic corpus and a tiny ResNet:
-#   * training on runtime.device=cuda stopped after 3 steps and resumed gives a final model.pt
-#     bit-identical to an uninterrupted run (resume exactness on the GPU, CUDA RNG included);
+#   * two training runs on runtime.device=cuda give bit-identical models (runtime.deterministic);
+#   * a run stopped after 3 steps and resumed gives a final model.pt bit-identical to an
+#     uninterrupted run (resume exactness on the GPU, CUDA RNG included);
 #   * the same with trainer.amp=true (fp16 autocast + GradScaler, whose state is checkpointed);
 #   * the amp run's losses are finite and its model scores like the fp32 one's;
 #   * `extract --device cuda` gives the embeddings of `extract --device cpu` up to float rounding
@@ -46,6 +47,12 @@ for mode in fp32 amp; do
   [[ $mode == amp ]] && extra=(--trainer.amp=true)
   run "train cuda $mode" "$bin" train --exp "$work/$mode-full" "${tiny[@]}" "${extra[@]}"
   contains "$work/$mode-full/train.log" "cuda" "the run logs its CUDA device"
+  # Without deterministic kernels (runtime.deterministic) even two plain runs differ; checked
+  # first, so that a failure below points at resume itself.
+  run "train cuda $mode again" "$bin" train --exp "$work/$mode-again" "${tiny[@]}" "${extra[@]}"
+  run "$mode: two uninterrupted runs are identical" "$py" "$work/compare.py" \
+    "$work/$mode-full/checkpoints/epoch-2/model.pt" "$work/$mode-again/checkpoints/epoch-2/model.pt"
+  cat "$work/last.out"
   run "train cuda $mode, stopped" "$bin" train --exp "$work/$mode-split" "${tiny[@]}" \
     "${extra[@]}" --trainer.max_iters=3
   run "train cuda $mode --resume" "$bin" train --exp "$work/$mode-split" --data "$data" --resume \

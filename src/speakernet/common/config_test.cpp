@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "speakernet/common/runtime.h"
+#include "speakernet/common/test_util.h"
+
 namespace speakernet {
 namespace {
 
@@ -81,6 +84,26 @@ TEST(Config, MalformedOverridesAreRejected) {
   EXPECT_THROW(ApplyOverrides(root, {"lr=1"}), Error);
   EXPECT_THROW(ApplyOverrides(root, {"--a..b=1"}), Error);
   EXPECT_THROW(ApplyOverrides(root, {"--a.b"}), Error);
+}
+
+}  // namespace
+}  // namespace speakernet
+
+namespace speakernet {
+namespace {
+
+// runtime.cudnn_benchmark picks algorithms by timing, which breaks exact resume: it must be
+// asked for together with deterministic=false, and the error says so.
+TEST(RuntimeConfigTest, CudnnBenchmarkNeedsDeterministicOff) {
+  RuntimeConfig r;
+  EXPECT_TRUE(r.deterministic);
+  EXPECT_FALSE(r.cudnn_benchmark);
+  r.Validate();
+  r.cudnn_benchmark = true;
+  EXPECT_NE(test::ErrorOf([&] { r.Validate(); }).find("runtime.deterministic=false"),
+            std::string::npos);
+  r.deterministic = false;
+  r.Validate();
 }
 
 }  // namespace

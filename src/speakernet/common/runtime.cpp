@@ -6,6 +6,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "speakernet/common/error.h"
@@ -14,6 +15,9 @@ namespace speakernet {
 
 void RuntimeConfig::Validate() const {
   SN_CHECK(threads >= 0, "runtime.threads must be >= 0, got {}", threads);
+  SN_CHECK(!(deterministic && cudnn_benchmark),
+           "runtime.cudnn_benchmark=true is not deterministic: set runtime.deterministic=false "
+           "as well (resumed training will then differ from an uninterrupted run)");
   // Only the spelling is checked here: a config naming cuda stays readable on a CPU-only
   // machine (model-info, extraction with --device cpu); ParseDevice checks availability on use.
   try {
@@ -28,6 +32,16 @@ int ConfigureRuntime(const RuntimeConfig& config) {
   int threads = config.threads;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
+  if (!c10::Device(config.device).is_cuda()) return threads;  // CPU kernels: deterministic
+  if (config.deterministic) {
+    // cuBLAS is only deterministic with a fixed workspace (CUDA >= 10.2); an explicit setting
+    // by the user wins.
+    ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  }
+  at::globalContext().setDeterministicCuDNN(config.deterministic);
+  at::globalContext().setBenchmarkCuDNN(config.cudnn_benchmark);
+  // warn_only: an op without a deterministic CUDA kernel warns instead of failing the run.
+  at::globalContext().setDeterministicAlgorithms(config.deterministic, /*warn_only=*/true);
   return threads;
 }
 
