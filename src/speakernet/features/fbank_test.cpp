@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "speakernet/common/test_util.h"
+#include "speakernet/common/torch_compat.h"
 #include "speakernet/features/test_signals_test_util.h"
 
 namespace speakernet {
@@ -190,9 +191,9 @@ TEST(Fbank, StaysFloat32UnderAutocast) {
   const Fbank fbank{FbankOptions{}};
   const torch::Tensor waves = MakeWaves(2, 16000, 13);
   const torch::Tensor expected = fbank(waves);
-  at::autocast::set_cpu_enabled(true);
+  SetAutocastEnabled(c10::DeviceType::CPU, true);
   const torch::Tensor out = fbank(waves);
-  at::autocast::set_cpu_enabled(false);
+  SetAutocastEnabled(c10::DeviceType::CPU, false);
   EXPECT_EQ(out.scalar_type(), torch::kFloat);
   EXPECT_TRUE(torch::equal(out, expected));
 }

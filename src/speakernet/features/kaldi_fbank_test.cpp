@@ -14,6 +14,7 @@
 
 #include "speakernet/common/config.h"
 #include "speakernet/common/test_util.h"
+#include "speakernet/common/torch_compat.h"
 #include "speakernet/features/test_signals_test_util.h"
 
 namespace speakernet {
@@ -252,9 +253,9 @@ TEST(KaldiFbank, StaysFloat32UnderAutocast) {
   const KaldiFbank fbank{KaldiFbankOptions{}};
   const torch::Tensor waves = MakeWaves(2, 16000, 13);
   const torch::Tensor expected = fbank(waves);
-  at::autocast::set_cpu_enabled(true);
+  SetAutocastEnabled(c10::DeviceType::CPU, true);
   const torch::Tensor out = fbank(waves);
-  at::autocast::set_cpu_enabled(false);
+  SetAutocastEnabled(c10::DeviceType::CPU, false);
   EXPECT_EQ(out.scalar_type(), torch::kFloat);
   EXPECT_TRUE(torch::equal(out, expected));
 }

@@ -9,6 +9,7 @@
 
 #include "speakernet/common/error.h"
 #include "speakernet/common/test_util.h"
+#include "speakernet/common/torch_compat.h"
 
 namespace speakernet {
 namespace {
@@ -201,13 +202,7 @@ TEST(MarginSoftmax, HalfPrecisionInputsAreComputedInFloat) {
   EXPECT_NEAR(half.loss.item<double>(), ref.loss.item<double>(), 0.1);
 }
 
-void SetCpuAutocast(bool enabled) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  at::autocast::set_autocast_enabled(at::kCPU, enabled);
-#else
-  at::autocast::set_cpu_enabled(enabled);
-#endif
-}
+void SetCpuAutocast(bool enabled) { SetAutocastEnabled(c10::DeviceType::CPU, enabled); }
 
 TEST(MarginSoftmax, StaysFloat32UnderAutocast) {
   torch::manual_seed(13);

@@ -39,7 +39,7 @@ StateDict CaptureRngState() {
     rng.emplace_back("cpu", gen.get_state());
   }
   if (torch::cuda::is_available()) {
-    for (size_t i = 0; i < torch::cuda::device_count(); ++i) {
+    for (size_t i = 0; i < static_cast<size_t>(torch::cuda::device_count()); ++i) {
       auto g = at::globalContext().defaultGenerator(
           c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(i)));
       std::lock_guard<std::mutex> lock(g.mutex());

@@ -16,6 +16,7 @@
 #include "speakernet/common/error.h"
 #include "speakernet/common/logging.h"
 #include "speakernet/common/progress.h"
+#include "speakernet/common/torch_compat.h"
 #include "speakernet/data/data_dir.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/checkpointer.h"
@@ -58,16 +59,15 @@ struct IntervalStats {
   void Reset() { *this = IntervalStats(); }
 };
 
-// fp16 autocast for the forward pass (CUDA), restored on scope exit. at::autocast::set_enabled
-// is the CUDA autocast switch in LibTorch 1.13-2.x.
+// fp16 autocast for the forward pass (CUDA), restored on scope exit.
 class AutocastGuard {
  public:
   explicit AutocastGuard(bool on) : on_(on) {
-    if (on_) at::autocast::set_enabled(true);
+    if (on_) SetAutocastEnabled(c10::DeviceType::CUDA, true);
   }
   ~AutocastGuard() {
     if (on_) {
-      at::autocast::set_enabled(false);
+      SetAutocastEnabled(c10::DeviceType::CUDA, false);
       at::autocast::clear_cache();
     }
   }
