@@ -55,8 +55,13 @@ execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libstdc++.so.6
                 OUTPUT_VARIABLE SPEAKERNET_LIBSTDCXX OUTPUT_STRIP_TRAILING_WHITESPACE
                 ERROR_QUIET)
 if(NOT IS_ABSOLUTE "${SPEAKERNET_LIBSTDCXX}" OR NOT EXISTS "${SPEAKERNET_LIBSTDCXX}")
-  set(SPEAKERNET_LIBSTDCXX "")
+  # A toolchain that links libstdc++ statically (seen: /opt/gcc on Ubuntu) knows no shared one;
+  # the executables still load the system's through LibTorch.
+  find_library(SPEAKERNET_SYSTEM_LIBSTDCXX NAMES libstdc++.so.6
+               PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE} /usr/lib64 /usr/lib NO_DEFAULT_PATH)
+  set(SPEAKERNET_LIBSTDCXX "${SPEAKERNET_SYSTEM_LIBSTDCXX}")
 endif()
+message(STATUS "speakernet: executables link ${SPEAKERNET_LIBSTDCXX} first")
 
 # Debian's libtorch links libblas.so.3, whose default provider is the slow reference BLAS.
 # When the OpenMP OpenBLAS is installed, point the executables' RPATH at it (DT_RPATH is
