@@ -224,18 +224,12 @@ stage_3() {
 }
 
 # ------------------------------------------------------------------------------------------ 4
-# speaker-net's pre-training data (spec §1.2, §1.4): 2 s fixed egs with 1.8 s hop, silent chunks
-# dropped, 2048 validation speakers; speed perturbation + one random corruption.
+# The pre-training configs carry speaker-net's egs and augmentation settings (spec §1.2, §1.4);
+# --aug false turns the augmentation off (no corruption sets, no speed classes).
 pretrain_overrides() {  # fills the array ov
-  ov=(--loader.chunking=fixed --loader.min_chunk_seconds=2.0 --loader.overlap=0.1
-      --loader.drop_last_seconds=0.2 --loader.amp_th=0.0005 --loader.validation_speakers=2048
-      --loader.validation_batch_size=512)
-  if [[ $aug == true ]]; then
-    ov+=(--loader.augment.mode=chain "--loader.augment.noise_sets=[data/musan_noise,data/musan_music]"
-         "--loader.augment.babble_sets=[data/musan_speech]"
-         "--loader.augment.reverb_sets=[data/rirs_sim_small,data/rirs_sim_medium]"
-         "--loader.augment.real_reverb_sets=[data/rirs_real]"
-         "--loader.augment.point_noise_sets=[data/rirs_pointsource_noises]")
+  ov=()
+  if [[ $aug == false ]]; then
+    ov=(--loader.augment.mode=none)
   fi
 }
 
