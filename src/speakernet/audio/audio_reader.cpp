@@ -102,15 +102,17 @@ class SoundFile {
   AudioInfo info() const { return {info_.samplerate, info_.channels, info_.frames}; }
 
   void Seek(int64_t frame) {
-    if (frame == 0) return;
+    if (frame == pos_) return;
     SN_CHECK(sf_seek(file_, frame, SEEK_SET) == frame, "cannot seek to sample {} in {}: {}", frame,
              spec_, sf_strerror(file_));
+    pos_ = frame;
   }
 
   // Reads `frames` frames from the current position and keeps channel 0.
   std::vector<float> ReadChannel0(int64_t frames) {
     const int ch = info_.channels;
     std::vector<float> out(frames);
+    pos_ += frames;  // CheckRead throws on a short read, so this is where the file now is
     if (ch == 1) {
       CheckRead(sf_readf_float(file_, out.data(), frames), frames);
       return out;
@@ -137,6 +139,131 @@ class SoundFile {
   SF_VIRTUAL_IO vio_{};
   SF_INFO info_{};
   SNDFILE* file_ = nullptr;
+  int64_t pos_ = 0;  // current frame, so that sequential reads need no seek
+};
+
+// ---- Spec parsing --------------------------------------------------------------------------
+
+std::vector<std::string> SplitWords(const std::string& text) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (true) {
+    i = text.find_first_not_of(" \t\r\n", i);
+    if (i == std::string::npos) return words;
+    const size_t j = std::min(text.find_first_of(" \t\r\n", i), text.size());
+    words.push_back(text.substr(i, j - i));
+    i = j;
+  }
+}
+
+// A word the shell passes to sox unchanged and sox reads as an input file name: no option
+// (leading '-'), no quoting, globbing, expansion or redirection. Anything else keeps the pipe.
+bool IsPlainFileWord(const std::string& w) {
+  if (w.empty() || w[0] == '-') return false;
+  return std::all_of(w.begin(), w.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x80 || std::isalnum(u) || std::strchr("/._-+,:@%=", c) != nullptr;
+  });
+}
+
+// `start` / `end` of a `path start end` spec: a non-negative decimal integer.
+int64_t ParseSampleIndex(const std::string& word, const char* what, const std::string& spec) {
+  const bool negative = !word.empty() && word[0] == '-';
+  const std::string digits = negative ? word.substr(1) : word;
+  SN_CHECK(!digits.empty() && std::all_of(digits.begin(), digits.end(),
+                                          [](char c) { return c >= '0' && c <= '9'; }),
+           "audio spec '{}': {} '{}' is not an integer sample index (`path start end` counts "
+           "samples of the file at its own rate, not seconds)",
+           spec, what, word);
+  SN_CHECK(!negative, "audio spec '{}': {} sample index {} is negative", spec, what, word);
+  errno = 0;
+  const long long v = std::strtoll(digits.c_str(), nullptr, 10);
+  SN_CHECK(errno == 0, "audio spec '{}': {} sample index {} is out of range", spec, what, word);
+  return v;
+}
+
+// The audio behind a spec at its own rate: one file, a range of one file, the concatenation of
+// files, or a pipe's output. Reads channel 0.
+class AudioSource {
+ public:
+  explicit AudioSource(const std::string& spec) : spec_(spec) {
+    const AudioSpec parsed = ParseAudioSpec(spec);
+    if (parsed.kind == AudioSpec::Kind::kConcat && OpenConcat(parsed.files)) return;
+    // A plain file, a generic pipe, or a sox concatenation libsndfile cannot decode (run as sox).
+    parts_.push_back(std::make_unique<SoundFile>(
+        parsed.kind == AudioSpec::Kind::kRange ? parsed.files[0] : spec));
+    info_ = parts_[0]->info();
+    starts_ = {0};
+    if (parsed.kind == AudioSpec::Kind::kRange) {
+      SN_CHECK(parsed.end <= info_.frames,
+               "audio spec '{}': sample range [{}, {}) ends beyond the end of {} ({} samples at "
+               "{} Hz)",
+               spec, parsed.begin, parsed.end, parsed.files[0], info_.frames, info_.sample_rate);
+      base_ = parsed.begin;
+      info_.frames = parsed.end - parsed.begin;
+    }
+  }
+
+  const AudioInfo& info() const { return info_; }
+
+  // Samples [offset, offset + num) of the source (the caller checked the range).
+  std::vector<float> Read(int64_t offset, int64_t num) {
+    if (parts_.size() == 1) {
+      parts_[0]->Seek(base_ + offset);
+      return parts_[0]->ReadChannel0(num);
+    }
+    std::vector<float> out;
+    out.reserve(num);
+    for (size_t k = 0; k < parts_.size() && num > 0; ++k) {
+      const int64_t len = parts_[k]->info().frames;
+      const int64_t local = offset - starts_[k];
+      if (local >= len) continue;
+      const int64_t take = std::min(num, len - local);
+      parts_[k]->Seek(local);
+      const std::vector<float> piece = parts_[k]->ReadChannel0(take);
+      out.insert(out.end(), piece.begin(), piece.end());
+      offset += take;
+      num -= take;
+    }
+    return out;
+  }
+
+ private:
+  // Opens every file of a `sox f1 f2 ... -t wav - |` spec. False (nothing kept) when libsndfile
+  // cannot decode one of them: sox may still (e.g. mp3), so the caller runs the pipe.
+  bool OpenConcat(const std::vector<std::string>& files) {
+    int64_t total = 0;
+    for (const auto& f : files) {
+      SN_CHECK(std::filesystem::is_regular_file(f), "audio file not found: {} (listed in '{}')", f,
+               spec_);
+      try {
+        parts_.push_back(std::make_unique<SoundFile>(f));
+      } catch (const Error& e) {
+        spdlog::debug("{}: running sox ({})", spec_, e.what());
+        parts_.clear();
+        return false;
+      }
+      const AudioInfo part = parts_.back()->info();
+      const AudioInfo& first = parts_[0]->info();
+      // sox refuses these too ("Input files must have the same sample-rate / # channels").
+      SN_CHECK(part.sample_rate == first.sample_rate && part.channels == first.channels,
+               "audio spec '{}': cannot concatenate {} ({} Hz, {} channels) after {} ({} Hz, {} "
+               "channels): the files must share rate and channel count",
+               spec_, f, part.sample_rate, part.channels, files[0], first.sample_rate,
+               first.channels);
+      starts_.push_back(total);
+      total += part.frames;
+    }
+    info_ = parts_[0]->info();
+    info_.frames = total;
+    return true;
+  }
+
+  std::string spec_;
+  std::vector<std::unique_ptr<SoundFile>> parts_;
+  std::vector<int64_t> starts_;  // first sample of each part within the source
+  int64_t base_ = 0;             // a range's first sample within its file
+  AudioInfo info_;
 };
 
 // ---- Process-wide bookkeeping --------------------------------------------------------------
@@ -184,7 +311,37 @@ bool IsPipeSpec(const std::string& spec) {
   return last != std::string::npos && spec[last] == '|';
 }
 
-AudioInfo ProbeAudio(const std::string& spec) { return SoundFile(spec).info(); }
+AudioSpec ParseAudioSpec(const std::string& spec) {
+  AudioSpec out;
+  if (IsPipeSpec(spec)) {
+    out.kind = AudioSpec::Kind::kPipe;
+    // `sox f1 ... fn -t wav - |`, exactly (speaker-net's multi-file utterance).
+    const std::vector<std::string> w = SplitWords(StripPipe(spec));
+    const size_t n = w.size();
+    if (n >= 5 && w[0] == "sox" && w[n - 3] == "-t" && w[n - 2] == "wav" && w[n - 1] == "-" &&
+        std::all_of(w.begin() + 1, w.end() - 3, IsPlainFileWord)) {
+      out.kind = AudioSpec::Kind::kConcat;
+      out.files.assign(w.begin() + 1, w.end() - 3);
+    }
+    return out;
+  }
+  const std::vector<std::string> w = SplitWords(spec);
+  if (w.size() == 3 && !std::filesystem::is_regular_file(spec)) {
+    out.kind = AudioSpec::Kind::kRange;
+    out.files = {w[0]};
+    out.begin = ParseSampleIndex(w[1], "start", spec);
+    out.end = ParseSampleIndex(w[2], "end", spec);
+    SN_CHECK(out.end > out.begin,
+             "audio spec '{}': end sample {} is not after start sample {} (the range is [start, "
+             "end))",
+             spec, out.end, out.begin);
+    return out;
+  }
+  out.files = {spec};
+  return out;
+}
+
+AudioInfo ProbeAudio(const std::string& spec) { return AudioSource(spec).info(); }
 
 int64_t AudioLength(const AudioInfo& info, int target_rate) {
   if (info.sample_rate == target_rate) return info.frames;
@@ -194,18 +351,17 @@ int64_t AudioLength(const AudioInfo& info, int target_rate) {
 std::vector<float> ReadAudio(const std::string& spec, int target_rate, int64_t offset,
                              int64_t num_samples) {
   SN_CHECK(target_rate > 0, "ReadAudio({}): target rate must be > 0, got {}", spec, target_rate);
-  SoundFile file(spec);
+  AudioSource file(spec);
   const AudioInfo info = file.info();
   if (info.channels > 1) NoteMultichannel(spec, info.channels);
   if (info.sample_rate == target_rate) {
     const int64_t num = CheckRange(spec, offset, num_samples, info.frames, target_rate);
-    file.Seek(offset);
-    return file.ReadChannel0(num);
+    return file.Read(offset, num);
   }
   // Resampling a slice would differ from the slice of the resampled file at its edges, so the
   // whole file is resampled; such files are rare and counted.
   NoteResampled(spec, info.sample_rate, target_rate);
-  std::vector<float> all = Resample(file.ReadChannel0(info.frames), info.sample_rate, target_rate);
+  std::vector<float> all = Resample(file.Read(0, info.frames), info.sample_rate, target_rate);
   const int64_t num = CheckRange(spec, offset, num_samples, all.size(), target_rate);
   if (offset == 0 && num == static_cast<int64_t>(all.size())) return all;
   return std::vector<float>(all.begin() + offset, all.begin() + offset + num);

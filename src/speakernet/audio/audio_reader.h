@@ -2,11 +2,20 @@
 // sample rate (16 kHz by default): this is the only place that knows about containers, sample
 // formats, channel counts and rates.
 //
-// An audio "spec" is what a Kaldi wav.scp holds after the utterance id: either a file path
-// (wav/flac/ogg, anything libsndfile reads) or a pipe `some command ... |` whose stdout is an
-// audio file (typically `sox a.wav b.wav -t wav - |`). A pipe is run to completion and its
-// output decoded from memory, so ranged reads of pipes cost a full run of the command.
-//
+// An audio "spec" is what a Kaldi wav.scp holds after the utterance id (speaker-net's three
+// forms, spec section 2.1, plus any pipe):
+//  * `path`: a file (wav/flac/ogg, anything libsndfile reads);
+//  * `path start end`: samples [start, end) of the file, counted at the FILE's own rate (integers,
+//    0 <= start < end <= file length). It behaves exactly like a file holding only those samples:
+//    only the range is decoded (seek), and with resampling the range is cut first and then
+//    resampled, so it equals the same read of a pre-cut file at any target rate;
+//  * `sox f1 f2 ... -t wav - |`: the files concatenated in time. Read natively (libsndfile, no sox
+//    process, headers only for ProbeAudio, seeks for ranged reads) when every fi is a plain word
+//    (no option, no shell syntax) and libsndfile decodes it; otherwise run as a generic pipe.
+//    Like sox, the files must share rate and channel count;
+//  * any other `command ... |`: a pipe whose stdout is an audio file. It is run to completion and
+//    its output decoded from memory, so ranged reads of pipes cost a full run of the command.
+// A spec that names an existing file as a whole is always that file (paths with spaces).
 // Conventions (chosen to match torchaudio.load, which the reference recipes use):
 //  * integer PCM is scaled by 1/2^(bits-1), e.g. int16 x -> x / 32768;
 //  * multi-channel audio: channel 0 is used and a warning is logged once per spec;
@@ -30,6 +39,19 @@ struct AudioInfo {
 
 // True when `spec` is a Kaldi pipe (last non-blank character is '|').
 bool IsPipeSpec(const std::string& spec);
+
+// A spec split into its form (see above). Only the syntax is checked: files are not opened.
+struct AudioSpec {
+  enum class Kind { kFile, kRange, kConcat, kPipe };
+  Kind kind = Kind::kFile;
+  std::vector<std::string> files;  // kFile, kRange: the path; kConcat: the files in time order
+  int64_t begin = 0, end = 0;      // kRange: samples [begin, end) at the file's own rate
+};
+
+// Throws Error naming the spec for a malformed `path start end` (start or end not a decimal
+// integer, negative, or end <= start). Whether end lies within the file is checked on opening
+// (ProbeAudio, ReadAudio).
+AudioSpec ParseAudioSpec(const std::string& spec);
 
 // Reads only the header of a file (a pipe is run in full). Throws Error naming the spec.
 AudioInfo ProbeAudio(const std::string& spec);

@@ -235,6 +235,111 @@ TEST(AudioReader, OggVorbisDecodes) {
   EXPECT_EQ(PeakFrequency(y, 16000, 300, 600, 2000, 14000), 440);
 }
 
+// ---- speaker-net's wav.scp forms `path start end` and `sox f1 f2 ... -t wav - |` -----------
+
+TEST(AudioSpec, ParsesTheFourForms) {
+  using Kind = AudioSpec::Kind;
+  EXPECT_EQ(ParseAudioSpec("/a/x.wav").kind, Kind::kFile);
+  const AudioSpec range = ParseAudioSpec("/a/x.wav 16000 48000");
+  EXPECT_EQ(range.kind, Kind::kRange);
+  EXPECT_EQ(range.files, std::vector<std::string>{"/a/x.wav"});
+  EXPECT_EQ(range.begin, 16000);
+  EXPECT_EQ(range.end, 48000);
+  const AudioSpec concat = ParseAudioSpec("sox /a/x.wav b-1.flac  /c/y.wav -t wav - |");
+  EXPECT_EQ(concat.kind, Kind::kConcat);
+  EXPECT_EQ(concat.files, (std::vector<std::string>{"/a/x.wav", "b-1.flac", "/c/y.wav"}));
+  EXPECT_EQ(ParseAudioSpec("sox x.wav -t wav -|").kind, Kind::kConcat);
+  // Anything else that sox (or the shell) would treat specially stays a pipe.
+  for (const char* pipe : {"cat x.wav |", "sox -v 0.5 x.wav -t wav - |", "sox x.wav -t wav - vol 2 |",
+                           "sox 'my file.wav' -t wav - |", "sox $HOME/x.wav -t wav - |",
+                           "sox *.wav -t wav - |", "sox -t wav - |", "sox x.wav -t flac - |"}) {
+    EXPECT_EQ(ParseAudioSpec(pipe).kind, Kind::kPipe) << pipe;
+  }
+  EXPECT_THAT(ErrorOf([] { ParseAudioSpec("x.wav 0.5 2"); }),
+              HasSubstr("audio spec 'x.wav 0.5 2': start '0.5' is not an integer sample index"));
+  EXPECT_THAT(ErrorOf([] { ParseAudioSpec("x.wav 0 -2"); }),
+              HasSubstr("end sample index -2 is negative"));
+  EXPECT_THAT(ErrorOf([] { ParseAudioSpec("x.wav 9 3"); }),
+              HasSubstr("end sample 3 is not after start sample 9"));
+}
+
+TEST(AudioReader, SampleRangeSpecIsThatSliceReadWithASeek) {
+  test::ScratchDir dir("audio_range_spec");
+  WriteRaw(dir / "p.raw", Int16Pattern(20000, 8));
+  SoxFromRaw(dir / "p.raw", 16000, 1, dir / "p.wav");
+  SoxFromRaw(dir / "p.raw", 16000, 1, dir / "p.flac");
+  const auto full = Scaled(Int16Pattern(20000, 8));
+  for (const char* name : {"p.wav", "p.flac"}) {
+    const std::string spec = dir / name + " 12345 19000";
+    EXPECT_EQ(ProbeAudio(spec).frames, 6655) << name;
+    EXPECT_EQ(ReadAudio(spec), std::vector<float>(full.begin() + 12345, full.begin() + 19000));
+    EXPECT_EQ(ReadAudio(spec, 16000, 100, 50),
+              std::vector<float>(full.begin() + 12445, full.begin() + 12495));
+    EXPECT_THAT(ErrorOf([&] { ReadAudio(spec, 16000, 6600, 56); }), HasSubstr(spec));
+    const std::string too_far = dir / name + " 0 20001";
+    EXPECT_THAT(ErrorOf([&] { ProbeAudio(too_far); }),
+                HasSubstr("ends beyond the end of " + dir / name + " (20000 samples at 16000 Hz)"));
+  }
+}
+
+// RAII: PATH without sox (or anything), restored afterwards.
+class NoPath {
+ public:
+  NoPath() : old_(std::getenv("PATH") ? std::getenv("PATH") : "") {
+    ::setenv("PATH", "/nonexistent", 1);
+  }
+  ~NoPath() { ::setenv("PATH", old_.c_str(), 1); }
+
+ private:
+  std::string old_;
+};
+
+TEST(AudioReader, SoxConcatenationIsReadNativelyAndEqualsSoxOutput) {
+  test::ScratchDir dir("audio_concat");
+  const auto a = Int16Pattern(5000, 11), b = Int16Pattern(7000, 12), c = Int16Pattern(3, 13);
+  WriteRaw(dir / "a.raw", a), WriteRaw(dir / "b.raw", b), WriteRaw(dir / "c.raw", c);
+  SoxFromRaw(dir / "a.raw", 16000, 1, dir / "a.wav");
+  SoxFromRaw(dir / "b.raw", 16000, 1, dir / "b.flac");
+  SoxFromRaw(dir / "c.raw", 16000, 1, dir / "c.wav");
+  std::vector<int16_t> abc = a;
+  abc.insert(abc.end(), b.begin(), b.end());
+  abc.insert(abc.end(), c.begin(), c.end());
+  const auto expected = Scaled(abc);
+  const std::string files = dir / "a.wav" + " " + dir / "b.flac" + " " + dir / "c.wav";
+  const std::string spec = "sox " + files + " -t wav - |";
+  // What sox itself writes for the entry.
+  Shell("sox " + files + " -t wav - > '" + dir / "sox_out.wav" + "'");
+  EXPECT_EQ(ReadAudio(dir / "sox_out.wav"), expected);
+  {
+    NoPath no_sox;  // native: no process is started (a pipe would fail without PATH)
+    EXPECT_THAT(ErrorOf([&] { ReadAudio("sox -V1 " + files + " -t wav - |"); }),
+                HasSubstr("failed"));
+    EXPECT_EQ(ProbeAudio(spec).frames, 12003);
+    EXPECT_EQ(ReadAudio(spec), expected);
+    // Ranged reads seek into the right files, across both boundaries.
+    EXPECT_EQ(ReadAudio(spec, 16000, 4990, 7012),
+              std::vector<float>(expected.begin() + 4990, expected.begin() + 12002));
+    EXPECT_EQ(ReadAudio(spec, 16000, 12000, 3), Scaled(c));
+    EXPECT_EQ(ReadAudio(spec, 16000, 5000, 0), std::vector<float>{});
+    EXPECT_THAT(ErrorOf([&] { ReadAudio(spec, 16000, 12000, 4); }), HasSubstr(spec));
+    // Resampled as one signal, like sox's output file.
+    EXPECT_EQ(ReadAudio(spec, 8000), ReadAudio(dir / "sox_out.wav", 8000));
+    const std::string gone = "sox " + dir / "a.wav" + " " + dir / "gone.wav" + " -t wav - |";
+    EXPECT_THAT(ErrorOf([&] { ReadAudio(gone); }), HasSubstr("audio file not found: " + dir / "gone.wav"));
+  }
+}
+
+TEST(AudioReader, SoxConcatenationOfFilesLibsndfileCannotReadRunsSox) {
+  test::ScratchDir dir("audio_concat_fallback");
+  WriteRaw(dir / "a.raw", Int16Pattern(300, 14));
+  SoxFromRaw(dir / "a.raw", 16000, 1, dir / "a.wav");
+  // libsndfile cannot decode x.wav, so the entry is run as the sox pipe it is; sox cannot read it
+  // either, and the pipe's failure is what is reported: the fallback really runs the command.
+  std::ofstream(dir / "x.wav") << "this is not a RIFF file at all, just some text";
+  const std::string spec = "sox " + dir / "a.wav" + " " + dir / "x.wav" + " -t wav - |";
+  EXPECT_THAT(ErrorOf([&] { ReadAudio(spec); }), HasSubstr("pipe '" + spec + "' failed"));
+}
+
 // torchaudio.load (sox_io backend, what the reference recipes use) gives the same floats.
 TEST(AudioReader, MatchesTorchaudioLoadBitExactly) {
   test::ScratchDir dir("audio_torchaudio");

@@ -20,6 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// utt2dur files are often written with a few decimals (make_utt2dur.sh: soxi's 6).
+constexpr double kRangeDurationTolerance = 0.01;
+
 std::string At(const std::string& file, int line) { return file + ":" + std::to_string(line); }
 
 std::string JoinFields(const std::vector<std::string>& fields) {
@@ -76,6 +79,7 @@ class DataDirLoader {
   struct Recording {
     std::string spec;
     int line_no;
+    double range_seconds = -1;  // `path start end`: (end - start) / the file's rate
   };
 
   std::string File(const char* name) const { return (fs::path(d_.dir_) / name).string(); }
@@ -87,17 +91,42 @@ class DataDirLoader {
     for (const auto& line : ReadTextTable(path, 1)) {
       guard.Add(line);
       const std::string where = At(path, line.line_no);
-      std::string spec = JoinFields(line.fields);
-      if (!IsPipeSpec(spec)) {
-        SN_CHECK(
-            line.fields.size() == 1,
-            "{}: expected `id path` or `id command ... |` (a pipe must end with '|'), got '{}'",
-            where, spec);
-        SN_CHECK(fs::exists(spec), "{}: audio file '{}' of '{}' does not exist", where, spec,
-                 line.key);
+      Recording rec{JoinFields(line.fields), line.line_no};
+      try {
+        CheckAudioSpec(line, rec);
+      } catch (const Error& e) {
+        Fail(fmt::format("{}: recording '{}': {}", where, line.key, e.what()));
       }
       rec_order_.push_back(line.key);
-      recordings_.emplace(line.key, Recording{std::move(spec), line.line_no});
+      recordings_.emplace(line.key, std::move(rec));
+    }
+  }
+
+  // Checks one wav.scp entry's form and that its files exist; a sample range's header is read
+  // so that its end is checked here and its duration is known without probing later.
+  static void CheckAudioSpec(const TextLine& line, Recording& rec) {
+    const AudioSpec spec = ParseAudioSpec(rec.spec);
+    switch (spec.kind) {
+      case AudioSpec::Kind::kPipe:
+        return;
+      case AudioSpec::Kind::kConcat:
+        for (const auto& f : spec.files) {
+          SN_CHECK(fs::exists(f), "audio file '{}' (in its sox file list) does not exist", f);
+        }
+        return;
+      case AudioSpec::Kind::kFile:
+        SN_CHECK(line.fields.size() == 1,
+                 "expected `id path`, `id path start end` (sample indices) or `id command ... |` "
+                 "(a pipe must end with '|'), got '{}'",
+                 rec.spec);
+        SN_CHECK(fs::exists(rec.spec), "audio file '{}' does not exist", rec.spec);
+        return;
+      case AudioSpec::Kind::kRange: {
+        SN_CHECK(fs::exists(spec.files[0]), "audio file '{}' does not exist", spec.files[0]);
+        const AudioInfo info = ProbeAudio(rec.spec);  // checks end <= the file's length
+        rec.range_seconds = info.Seconds();
+        return;
+      }
     }
   }
 
@@ -113,6 +142,7 @@ class DataDirLoader {
       Utterance u;
       u.id = u.recording = id;
       u.wav = rec.spec;
+      u.duration = rec.range_seconds;
       AddUtterance(std::move(u), At(File("wav.scp"), rec.line_no));
     }
   }
@@ -126,6 +156,12 @@ class DataDirLoader {
       const auto rec = recordings_.find(line.fields[0]);
       SN_CHECK(rec != recordings_.end(), "{}: unknown recording '{}' (not in wav.scp)", where,
                line.fields[0]);
+      // Both cut the same recording; composing them (segment times inside the sample range) is
+      // easy to misread, so one utterance has one cut.
+      SN_CHECK(rec->second.range_seconds < 0,
+               "{}: recording '{}' is a sample range `path start end` ({}); segments of a sample "
+               "range are not supported: give the file path in wav.scp and the cut in segments",
+               where, line.fields[0], At(File("wav.scp"), rec->second.line_no));
       Utterance u;
       u.id = line.key;
       u.recording = line.fields[0];
@@ -220,7 +256,15 @@ class DataDirLoader {
       const std::string where = At(path, line.line_no);
       const double dur = ParseSeconds(line.fields[0], where, "duration");
       SN_CHECK(dur >= 0, "{}: negative duration {}", where, dur);
-      d_.utts_[UttIndex(line.key, where)].duration = dur;
+      Utterance& u = d_.utts_[UttIndex(line.key, where)];
+      if (recordings_.at(u.recording).range_seconds >= 0 && !u.IsSegment()) {
+        // A sample range's length is exact (end - start); a table that disagrees is stale.
+        SN_CHECK(std::abs(dur - u.duration) <= kRangeDurationTolerance,
+                 "{}: duration {} of '{}' disagrees with its sample range {} ({} s)", where, dur,
+                 u.id, u.wav, u.duration);
+        continue;
+      }
+      u.duration = dur;
     }
   }
 

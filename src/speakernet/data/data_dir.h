@@ -2,17 +2,27 @@
 // loading, extraction) can trust every id and path.
 //
 // Files (all "key fields..." text tables, see common/text_table.h):
-//   wav.scp   required. `id path` or `id command ... |` (a pipe whose stdout is audio). With a
-//             segments file the ids are recording ids, otherwise utterance ids. A pipe's words
-//             are re-joined with single spaces. Plain paths must exist (checked at load).
+//   wav.scp   required. One of speaker-net's forms (spec section 2.1; audio/audio_reader.h):
+//               `id path`                      a file (must exist);
+//               `id path start end`            samples [start, end) of the file at its own rate
+//                                              (integers, 0 <= start < end <= file length; the
+//                                              header is read at load to check the end and to
+//                                              give the duration);
+//               `id sox f1 f2 ... -t wav - |`  the files concatenated (each must exist; read
+//                                              natively, without sox);
+//               `id command ... |`             any pipe whose stdout is audio.
+//             With a segments file the ids are recording ids, otherwise utterance ids. A pipe's
+//             or range's words are re-joined with single spaces into Utterance::wav.
 //   segments  optional. `utt recording start end` in seconds: utterances are then those
-//             segments of the wav.scp recordings.
+//             segments of the wav.scp recordings. A recording given as `path start end` cannot
+//             be segmented (an error naming both lines): one utterance, one cut.
 //   utt2spk   required for training, optional otherwise: when neither utt2spk nor spk2utt exists
 //             every utterance is its own speaker (speaker = utterance id), which is what
 //             embedding extraction needs. HasSpeakerLabels() tells the two cases apart.
 //   spk2utt   optional; derived from utt2spk when absent. When both exist they must agree.
 //             When only spk2utt exists, utt2spk is derived from it.
-//   utt2dur   optional durations in seconds; EnsureDurations() probes the audio otherwise.
+//   utt2dur   optional durations in seconds; EnsureDurations() probes the audio otherwise. A
+//             sample range keeps its exact length; an entry more than 10 ms off is an error.
 // Every validation error names `file:line`.
 #pragma once
 
@@ -26,7 +36,7 @@ namespace speakernet {
 
 struct Utterance {
   std::string id;
-  std::string wav;  // audio spec from wav.scp: a path or a pipe ending in '|'
+  std::string wav;  // audio spec from wav.scp: `path`, `path start end` or a pipe ending in '|'
   std::string speaker;
   double start = -1, end = -1;  // seconds within the recording, from segments; -1 = whole file
   double duration = -1;         // seconds; -1 = unknown (see DataDir::EnsureDurations)

@@ -184,8 +184,11 @@ TEST_F(DataDirTest, MalformedWavScpLines) {
   WriteBasic();
   Write("wav.scp", "a1 " + dir_ / "a1.wav" + "\nb1\n");
   EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 2)));
-  Write("wav.scp", "a1 " + dir_ / "a1.wav" + " 0 100\n");
-  EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 1)));
+  // Two or four fields after the id are neither `path` nor `path start end`.
+  Write("wav.scp", "a1 " + dir_ / "a1.wav" + " 100\n");
+  EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 1) + ": recording 'a1': expected `id path`"));
+  Write("wav.scp", "a1 " + dir_ / "a1.wav" + " 0 100 200\n");
+  EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 1) + ": recording 'a1': expected `id path`"));
 }
 
 TEST_F(DataDirTest, MissingAudioFile) {
@@ -255,6 +258,131 @@ TEST_F(DataDirTest, Utt2DurErrors) {
   EXPECT_THAT(LoadError(), HasSubstr(At("utt2dur", 1) + ": bad duration 'long'"));
   Write("utt2dur", "a1 -1\n");
   EXPECT_THAT(LoadError(), HasSubstr(At("utt2dur", 1)));
+}
+
+// ---- speaker-net's `path start end` and `sox f1 f2 ... -t wav - |` wav.scp forms ----------
+
+TEST_F(DataDirTest, SampleRangeIsThatSliceOfTheFile) {
+  const std::string rec = Wav("rec.wav", 48000);  // sample i is Ramp's value for i
+  Write("wav.scp", "r1 " + rec + " 1000 17000\nr2 " + rec + " 0 48000\nr3 " + rec +
+                       " 47999 48000\nwhole " + rec + "\n");
+  DataDir d = DataDir::Load(dir_.str());
+  const Utterance& r1 = d.Find("r1");
+  EXPECT_EQ(r1.wav, rec + " 1000 17000");
+  EXPECT_FALSE(r1.IsSegment());
+  EXPECT_DOUBLE_EQ(r1.duration, 1.0);  // from the header read at load, no probing needed
+  EXPECT_DOUBLE_EQ(d.Find("r3").duration, 1.0 / 16000);
+  EXPECT_EQ(d.Find("whole").duration, -1);
+  EXPECT_EQ(UtteranceSamples(r1, 16000), 16000);
+  EXPECT_EQ(UtteranceSamples(d.Find("r2"), 16000), 48000);
+  // Bit-exact against the values written (Ramp(n, start) is samples [start, start + n)).
+  EXPECT_EQ(LoadUtteranceAudio(r1, 16000), Ramp(16000, 1000));
+  EXPECT_EQ(LoadUtteranceAudio(r1, 16000, 500, 100), Ramp(100, 1500));
+  EXPECT_EQ(LoadUtteranceAudio(d.Find("r2"), 16000), Ramp(48000));
+  EXPECT_EQ(LoadUtteranceAudio(d.Find("r3"), 16000), Ramp(1, 47999));
+  // Reads stay inside the range: its end is the utterance's end, not the file's.
+  EXPECT_THAT(test::ErrorOf([&] { LoadUtteranceAudio(r1, 16000, 15990, 20); }),
+              HasSubstr("utterance r1"));
+  d.EnsureDurations();
+  EXPECT_DOUBLE_EQ(d.Find("whole").duration, 3.0);
+  EXPECT_DOUBLE_EQ(r1.duration, 1.0);
+}
+
+TEST_F(DataDirTest, SampleRangeCountsTheFilesOwnRateAndResamplesLikeAPreCutFile) {
+  // An 8 kHz file read at 16 kHz: [4000, 12000) are 8 kHz samples (1 s), and the utterance is
+  // the same as a file holding only those samples, resampled.
+  WriteWav(dir_ / "r8k.wav", Ramp(16000), 8000);
+  WriteWav(dir_ / "cut8k.wav", Ramp(8000, 4000), 8000);
+  Write("wav.scp", "r " + dir_ / "r8k.wav" + " 4000 12000\n");
+  DataDir d = DataDir::Load(dir_.str());
+  EXPECT_DOUBLE_EQ(d.Find("r").duration, 1.0);
+  EXPECT_EQ(UtteranceSamples(d.Find("r"), 16000), 16000);
+  const auto got = LoadUtteranceAudio(d.Find("r"), 16000);
+  EXPECT_EQ(got.size(), 16000u);
+  EXPECT_EQ(got, ReadAudio(dir_ / "cut8k.wav", 16000));
+  EXPECT_EQ(LoadUtteranceAudio(d.Find("r"), 8000), Ramp(8000, 4000));
+}
+
+TEST_F(DataDirTest, SampleRangeErrorsNameTheLineAndTheProblem) {
+  const std::string rec = Wav("rec.wav", 1000);
+  const std::string ok = "ok " + rec + " 0 10\n";
+  auto error_for = [&](const std::string& range) {
+    Write("wav.scp", ok + "bad " + rec + " " + range + "\n");
+    return LoadError();
+  };
+  const std::string line2 = At("wav.scp", 2) + ": recording 'bad': ";
+  EXPECT_THAT(error_for("1.5 20"), HasSubstr(line2));
+  EXPECT_THAT(error_for("1.5 20"), HasSubstr("start '1.5' is not an integer sample index"));
+  EXPECT_THAT(error_for("0 2s"), HasSubstr("end '2s' is not an integer sample index"));
+  EXPECT_THAT(error_for("-3 20"), HasSubstr("start sample index -3 is negative"));
+  EXPECT_THAT(error_for("20 10"), HasSubstr("end sample 10 is not after start sample 20"));
+  EXPECT_THAT(error_for("10 10"), HasSubstr("end sample 10 is not after start sample 10"));
+  EXPECT_THAT(error_for("0 1001"), HasSubstr(line2));
+  EXPECT_THAT(error_for("0 1001"),
+              HasSubstr("sample range [0, 1001) ends beyond the end of " + rec + " (1000 samples"));
+  Write("wav.scp", "bad " + dir_ / "gone.wav" + " 0 10\n");
+  EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 1) + ": recording 'bad': audio file '" +
+                                     dir_ / "gone.wav" + "' does not exist"));
+  // The whole range [0, length) is fine.
+  Write("wav.scp", ok + "bad " + rec + " 0 1000\n");
+  EXPECT_EQ(DataDir::Load(dir_.str()).NumUtterances(), 2);
+}
+
+TEST_F(DataDirTest, SampleRangeKeepsItsExactLengthOverUtt2Dur) {
+  const std::string rec = Wav("rec.wav", 48000);
+  Write("wav.scp", "r1 " + rec + " 1000 17000\nwhole " + rec + "\n");
+  Write("utt2dur", "r1 1.004\nwhole 3.0\n");  // rounded, as utt2dur files often are
+  DataDir d = DataDir::Load(dir_.str());
+  EXPECT_DOUBLE_EQ(d.Find("r1").duration, 1.0);
+  EXPECT_EQ(UtteranceSamples(d.Find("r1"), 16000), 16000);
+  Write("utt2dur", "whole 3.0\nr1 1.5\n");  // stale: the range is 1 s
+  EXPECT_THAT(LoadError(), HasSubstr(At("utt2dur", 2) + ": duration 1.5 of 'r1' disagrees with "
+                                                         "its sample range"));
+}
+
+TEST_F(DataDirTest, SegmentsOfASampleRangeAreAnError) {
+  Write("wav.scp", "rec1 " + Wav("rec1.wav", 48000) + "\nrec2 " + dir_ / "rec1.wav" +
+                       " 100 20000\n");
+  Write("segments", "s1 rec1 0.5 1.25\ns2 rec2 0 1.0\n");
+  EXPECT_THAT(LoadError(), HasSubstr(At("segments", 2) + ": recording 'rec2' is a sample range"));
+  EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 2)));
+  Write("segments", "s1 rec1 0.5 1.25\n");  // segments of plain recordings only: fine
+  EXPECT_EQ(DataDir::Load(dir_.str()).NumUtterances(), 1);
+}
+
+TEST_F(DataDirTest, SoxMultiFileEntryIsTheFilesConcatenated) {
+  const std::string a = Wav("a.wav", 8000), b = Wav("b.wav", 12000, 5000), c = Wav("c.wav", 3);
+  Write("wav.scp", "u sox " + a + " " + b + " " + c + " -t wav - |\nsingle sox " + b +
+                       " -t wav - |\n");
+  DataDir d = DataDir::Load(dir_.str());
+  const Utterance& u = d.Find("u");
+  EXPECT_EQ(u.wav, "sox " + a + " " + b + " " + c + " -t wav - |");
+  std::vector<float> expected = Ramp(8000);
+  for (const auto& part : {Ramp(12000, 5000), Ramp(3)}) {
+    expected.insert(expected.end(), part.begin(), part.end());
+  }
+  d.EnsureDurations();  // the training loader's path to the length of a pipe entry
+  EXPECT_DOUBLE_EQ(u.duration, 20003.0 / 16000);
+  EXPECT_EQ(UtteranceSamples(u, 16000), 20003);
+  EXPECT_EQ(LoadUtteranceAudio(u, 16000), expected);
+  // A chunk across the a|b and b|c boundaries.
+  EXPECT_EQ(LoadUtteranceAudio(u, 16000, 7990, 12012),
+            std::vector<float>(expected.begin() + 7990, expected.end() - 1));
+  EXPECT_EQ(LoadUtteranceAudio(d.Find("single"), 16000), Ramp(12000, 5000));
+}
+
+TEST_F(DataDirTest, SoxMultiFileErrors) {
+  const std::string a = Wav("a.wav", 800);
+  Write("wav.scp", "ok " + a + "\nu sox " + a + " " + dir_ / "gone.wav" + " -t wav - |\n");
+  EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 2) + ": recording 'u': audio file '" +
+                                     dir_ / "gone.wav" + "' (in its sox file list) does not exist"));
+  // Files at different rates cannot be concatenated (sox refuses too).
+  WriteWav(dir_ / "a8k.wav", Ramp(400), 8000);
+  Write("wav.scp", "u sox " + a + " " + dir_ / "a8k.wav" + " -t wav - |\n");
+  DataDir d = DataDir::Load(dir_.str());
+  const std::string err = test::ErrorOf([&] { d.EnsureDurations(); });
+  EXPECT_THAT(err, HasSubstr("utterance u"));
+  EXPECT_THAT(err, HasSubstr("must share rate and channel count"));
 }
 
 TEST_F(DataDirTest, EnsureDurationsErrorNamesUtterance) {
