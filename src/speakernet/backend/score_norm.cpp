@@ -160,8 +160,9 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline fl
 
 // Four dot products of one cohort row c with the rows x + r_i * n (r_i = rows[i].first):
 // eight independent FMA chains, where a single dot product waits on the FMA latency and its
-// reduction (measured ~33 ns per dot product, about 3x this). Same summation order as
-// DotAvx512, so a value does not depend on which of the two computed it.
+// reduction (~33 ns each on this machine; four at a time ~24 ns each by perf shares, still well
+// above what the loads need: not understood). Same summation order as DotAvx512, so a value
+// does not depend on which of the two computed it.
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) inline void Dot4Avx512(
     const float* x, const std::pair<int32_t, int32_t>* rows, const float* c, int64_t n,
     float* out) {
@@ -207,7 +208,7 @@ bool HasAvx512() {
 // fp32 path multiplies) the approximation is s~_j n_j, with margin (eps_j + 1e-6) n_j.
 //
 // Per row, with upper bounds su_j = s~_j + eps_j and lower bounds lo_j = s~_j - eps_j:
-//  1. t0 <= LB = N-th largest lo_j (from a strided sample, confirmed by counting; -inf when the
+//  1. t0 <= LB = N-th largest lo_j (from a sample, confirmed by counting; -inf when the
 //     sample was unlucky), A = {j : su_j >= t0} (one vectorised pass);
 //  2. P1 = the j in A with s~_j >= tau~ (tau~ = N-th largest s~_j; every s~_j >= tau~ is in A
 //     since su_j >= s~_j >= tau~ >= LB >= t0), rescored exactly;
@@ -216,7 +217,8 @@ bool HasAvx512() {
 //     is in A, so rescoring P2 = {j in A : su_j >= T} \ P1 leaves every value >= tau rescored;
 //  4. mean/std over the N largest rescored values: the exact top-N statistics, ties included.
 // Against the "2 eps" rule (candidates s~_j >= tau~ - 2 eps) this keeps about half the band:
-// measured about 300 + 125 rescored per row at VoxCeleb1-E scale (bench/backend_bench).
+// measured about 300 + 175 rescored per row (eps ~ 0.013) on the bench's synthetic VoxCeleb1-E
+// data (bench/backend_bench), |A| ~ 980.
 struct Int8Cohort {
   int64_t c = 0, d = 0;
   std::vector<int8_t> q;           // [c, d]
@@ -600,10 +602,10 @@ void Int8Stats(const std::vector<float>& x, const std::vector<double>& xn,
     }
     return *scratch;
   };
-  // Per block: the product (threaded by oneDNN), then one parallel region in which each thread
-  // takes a contiguous share of the block's rows through all steps, with its own cohort-order
-  // rescoring. (Six regions per block, one per step, cost 3x the wall time with 2 threads on a
-  // machine where another process held a core: every barrier waits for a descheduled thread.)
+  // Per block: the product (threaded by oneDNN, so outside any parallel region), then one
+  // parallel region in which each thread takes a contiguous share of the block's rows through
+  // all steps, with its own cohort-order rescoring: one barrier per block instead of one per
+  // step, and no row's data shared between threads.
   for (int64_t r0 = 0; r0 < u; r0 += block) {
     const int64_t nrows = std::min(block, u - r0);
     Int8GemmNT(nrows, c, d, qx.data() + r0 * d, q.q.data(), prod.data());

@@ -3,11 +3,12 @@
 // used later by QMF calibration.
 //
 // Cost: every enroll/test utterance's cohort statistics are computed once, as a [U, D] x [D, C]
-// matrix product in row blocks (LibTorch BLAS, whole blocks per thread) followed by a partial
-// selection of the top N per row; every trial is then normalised in O(1). The product is the
-// floor: 2 U C D flops (4.7e11 at VoxCeleb1-E scale). S-norm needs no [U, C] product: the mean
-// and variance of x.c over the whole cohort follow from the cohort mean and second-moment
-// matrix, O(U D^2).
+// matrix product in row blocks followed by a partial selection of the top N per row; every
+// trial is then normalised in O(1). The product (2 U C D = 4.7e11 operations at VoxCeleb1-E
+// scale) is int8 where oneDNN with VNNI is available, with an exact fp32 rescoring of the
+// candidates (see ScoreNormOptions::int8_preselect), else fp32 (LibTorch BLAS). S-norm needs no
+// [U, C] product: the mean and variance of x.c over the whole cohort follow from the cohort
+// mean and second-moment matrix, O(U D^2).
 #pragma once
 
 #include <cstdint>
