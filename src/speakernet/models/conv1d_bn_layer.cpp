@@ -21,7 +21,7 @@ Conv1dBnReluLayerImpl::Conv1dBnReluLayerImpl(int64_t input_dim, int64_t output_d
                                                  .bias(options.bias)));
   if (options.batchnorm) {
     batchnorm = register_module("batchnorm",
-                                torch::nn::BatchNorm1d(torch::nn::BatchNorm1dOptions(output_dim)
+                                SyncBatchNorm1d(torch::nn::BatchNorm1dOptions(output_dim)
                                                            .momentum(options.bn_momentum)
                                                            .affine(options.bn_affine)));
   }

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "speakernet/models/sync_batch_norm.h"
+
 namespace speakernet {
 
 struct Conv1dBnReluOptions {
@@ -29,7 +31,7 @@ class Conv1dBnReluLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   torch::nn::Conv1d affine{nullptr};
-  torch::nn::BatchNorm1d batchnorm{nullptr};  // null when options.batchnorm is false
+  SyncBatchNorm1d batchnorm{nullptr};  // null when options.batchnorm is false
 
  private:
   bool relu_;

@@ -99,7 +99,7 @@ EcapaTdnnSpeakerModel::EcapaTdnnSpeakerModel(const ModelConfig& config)
                       Conv1dBnReluLayer(pooling_input_dim_, pooling_input_dim_, layer5_options));
   pooling = register_module("pooling", CreatePooling(config.pooling, pooling_input_dim_));
   bn_pool = register_module(
-      "bn_pool", torch::nn::BatchNorm1d(
+      "bn_pool", SyncBatchNorm1d(
                      torch::nn::BatchNorm1dOptions(pooling->OutputDim()).momentum(momentum)));
   Conv1dBnReluOptions fc2_options;
   fc2_options.relu = false;

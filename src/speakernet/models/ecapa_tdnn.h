@@ -83,7 +83,7 @@ class EcapaTdnnSpeakerModel : public SpeakerModel {
   std::vector<SERes2Block> blocks;         // registered as layer2..layer{n+1}
   Conv1dBnReluLayer aggregation{nullptr};  // registered as layer{n+2} (layer5)
   std::shared_ptr<Pooling> pooling;
-  torch::nn::BatchNorm1d bn_pool{nullptr};
+  SyncBatchNorm1d bn_pool{nullptr};
   Conv1dBnReluLayer fc2{nullptr};
 
  private:

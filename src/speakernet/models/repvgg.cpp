@@ -15,7 +15,7 @@ RepVggConvBnImpl::RepVggConvBnImpl(int64_t in, int64_t out, int64_t kernel, int6
                                                 .padding(padding)
                                                 .groups(groups)
                                                 .bias(false)));
-  bn = register_module("bn", nn::BatchNorm2d(nn::BatchNorm2dOptions(out).momentum(bn_momentum)));
+  bn = register_module("bn", SyncBatchNorm2d(nn::BatchNorm2dOptions(out).momentum(bn_momentum)));
 }
 
 torch::Tensor RepVggConvBnImpl::forward(const torch::Tensor& x) {
@@ -37,7 +37,7 @@ RepVggBlock::RepVggBlock(int64_t in, int64_t out, int64_t stride, int64_t groups
   // Registration order follows speaker-net's state dict: rbr_identity, rbr_dense, rbr_1x1.
   if (in == out && stride == 1) {
     rbr_identity = register_module(
-        "rbr_identity", nn::BatchNorm2d(nn::BatchNorm2dOptions(in).momentum(bn_momentum)));
+        "rbr_identity", SyncBatchNorm2d(nn::BatchNorm2dOptions(in).momentum(bn_momentum)));
   }
   rbr_dense = register_module("rbr_dense",
                               RepVggConvBn(in, out, 3, stride, 1, groups, bn_momentum));
@@ -56,7 +56,7 @@ namespace {
 // Folds an eval-mode BN into the preceding bias-free conv kernel (all float64):
 // W' = W * gamma / sqrt(var + eps), b' = beta - mean * gamma / sqrt(var + eps).
 std::pair<torch::Tensor, torch::Tensor> FoldBn(const torch::Tensor& kernel,
-                                               const nn::BatchNorm2d& bn) {
+                                               const SyncBatchNorm2d& bn) {
   const auto dbl = [](const torch::Tensor& t) { return t.detach().to(torch::kDouble); };
   const auto scale = dbl(bn->weight) / (dbl(bn->running_var) + bn->options.eps()).sqrt();
   return {kernel * scale.reshape({-1, 1, 1, 1}), dbl(bn->bias) - dbl(bn->running_mean) * scale};

@@ -32,7 +32,7 @@ class RepVggConvBnImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   torch::nn::Conv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  SyncBatchNorm2d bn{nullptr};
 };
 TORCH_MODULE(RepVggConvBn);
 
@@ -54,7 +54,7 @@ class RepVggBlock : public torch::nn::Module {
   // (computed in float64, returned in the parameters' dtype).
   std::pair<torch::Tensor, torch::Tensor> FusedKernelAndBias() const;
 
-  torch::nn::BatchNorm2d rbr_identity{nullptr};  // null unless in == out and stride == 1
+  SyncBatchNorm2d rbr_identity{nullptr};  // null unless in == out and stride == 1
   RepVggConvBn rbr_dense{nullptr};
   RepVggConvBn rbr_1x1{nullptr};
   torch::nn::Conv2d rbr_reparam{nullptr};  // deployed only

@@ -12,8 +12,8 @@ nn::Conv2d Conv3x3(int64_t in, int64_t out, int64_t stride) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
 }
 
-nn::BatchNorm2d Bn(int64_t channels, double momentum) {
-  return nn::BatchNorm2d(nn::BatchNorm2dOptions(channels).momentum(momentum));
+SyncBatchNorm2d Bn(int64_t channels, double momentum) {
+  return SyncBatchNorm2d(nn::BatchNorm2dOptions(channels).momentum(momentum));
 }
 
 nn::Conv2d Conv1x1(int64_t in, int64_t out, int64_t stride) {

@@ -53,9 +53,9 @@ class PreActBasicBlock : public ResidualBlock {
   torch::Tensor forward(const torch::Tensor& x) override;
 
   torch::nn::Sequential downsample{nullptr};  // null for the identity shortcut
-  torch::nn::BatchNorm2d bn1{nullptr};
+  SyncBatchNorm2d bn1{nullptr};
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn2{nullptr};
+  SyncBatchNorm2d bn2{nullptr};
   torch::nn::Conv2d conv2{nullptr};
   SEBlock2d se{nullptr};  // null unless se_ratio > 0
 };
@@ -75,11 +75,11 @@ class PreActBottleneck : public ResidualBlock {
   torch::Tensor forward(const torch::Tensor& x) override;
 
   torch::nn::Sequential downsample{nullptr};  // null for the identity shortcut
-  torch::nn::BatchNorm2d bn1{nullptr};
+  SyncBatchNorm2d bn1{nullptr};
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn2{nullptr};
+  SyncBatchNorm2d bn2{nullptr};
   torch::nn::Conv2d conv2{nullptr};
-  torch::nn::BatchNorm2d bn3{nullptr};
+  SyncBatchNorm2d bn3{nullptr};
   torch::nn::Conv2d conv3{nullptr};
   SEBlock2d se{nullptr};  // null unless se_ratio > 0
 };
@@ -98,7 +98,7 @@ class ResNetTrunkImpl : public torch::nn::Module {
   static int64_t OutputRows(int64_t feat_dim);
 
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  SyncBatchNorm2d bn1{nullptr};
   std::vector<torch::nn::ModuleList> layers;  // registered as layer1..layer4
 
  private:
