@@ -3,6 +3,7 @@
 # 127.0.0.1) on a tiny synthetic corpus (3 speakers x 4 tones in noise) and a tiny ResNet:
 #   * both ranks finish with identical parameters (the trainer checks it and logs
 #     "ranks in sync ... = 0"); only rank 0 writes checkpoints, rank 1 logs to train.rank1.log;
+#     sync BN is on by default and logged;
 #   * a 2-process run stopped after 3 steps and resumed with --resume gives a final model.pt
 #     bit-identical to an uninterrupted 2-process run (compared with torch);
 #   * two processes started by hand with torchrun's variables train together;
@@ -36,6 +37,9 @@ contains "$work/full/train.log" "ranks in sync, max |parameter - rank 0| = 0" "r
 contains "$work/full/train.rank1.log" "ranks in sync, max |parameter - rank 0| = 0" \
   "rank 1 in sync"
 contains "$work/full/train.log" "2 ranks (gloo), global batch 4 = 2 per rank" "sharding logged"
+# trainer.sync_bn defaults to on (speaker-net's SyncBatchNorm under DDP).
+contains "$work/full/train.log" "sync_bn on: BatchNorm statistics over the global batch" \
+  "sync BN logged"
 [[ -f $work/full/checkpoints/epoch-2/model.pt ]] || fail "no final checkpoint"
 pass
 [[ -z $(find "$work/full/checkpoints" -name '*.tmp.*') ]] || fail "temporary checkpoint left"

@@ -62,6 +62,10 @@ torch::Tensor Channels(const torch::Tensor& v, const torch::Tensor& x) {
   return v.view(shape);
 }
 
+// Function::apply needs defined tensor inputs, so a missing weight/bias (no affine) is passed
+// as an empty placeholder.
+bool Present(const torch::Tensor& t) { return t.defined() && t.numel() > 0; }
+
 // Normalises with the given global statistics; its backward is torch's SyncBatchNorm backward
 // (the gradient through mean and invstd is part of the formula, so they enter as constants).
 struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFunction> {
@@ -72,8 +76,8 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
                                double count, int64_t sync_address) {
     const torch::Tensor x = ComputeDtype(input);
     torch::Tensor out = (x - Channels(mean, x)) * Channels(invstd, x);
-    if (weight.defined()) out = out * Channels(weight.to(x.scalar_type()), x);
-    if (bias.defined()) out = out + Channels(bias.to(x.scalar_type()), x);
+    if (Present(weight)) out = out * Channels(weight.to(x.scalar_type()), x);
+    if (Present(bias)) out = out + Channels(bias.to(x.scalar_type()), x);
     ctx->save_for_backward({input, weight, mean, invstd});
     ctx->saved_data["count"] = count;
     ctx->saved_data["sync"] = sync_address;
@@ -101,11 +105,10 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
 
     torch::Tensor grad_input, grad_weight, grad_bias;
     // Local sums, as torch's SyncBatchNorm: DDP's gradient averaging combines the ranks.
-    if (weight.defined() && ctx->needs_input_grad(1)) {
+    if (Present(weight) && ctx->needs_input_grad(1)) {
       grad_weight = sum_dy_xhat.to(weight.scalar_type());
     }
-    if (ctx->needs_input_grad(2)) grad_bias = sum_dy.to(weight.defined() ? weight.scalar_type()
-                                                                          : input.scalar_type());
+    if (ctx->needs_input_grad(2)) grad_bias = sum_dy.to(weight.scalar_type());
     if (ctx->needs_input_grad(0)) {
       const int64_t channels = x.size(1);
       std::vector<torch::Tensor> combined{torch::cat({sum_dy, sum_dy_xhat})};
@@ -113,7 +116,7 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
       const torch::Tensor mean_dy = combined[0].narrow(0, 0, channels) / count;
       const torch::Tensor mean_dy_xhat = combined[0].narrow(0, channels, channels) / count;
       torch::Tensor scale = invstd;
-      if (weight.defined()) scale = scale * weight.to(x.scalar_type());
+      if (Present(weight)) scale = scale * weight.to(x.scalar_type());
       grad_input = ((dy - Channels(mean_dy, x) - xhat * Channels(mean_dy_xhat, x)) *
                     Channels(scale, x))
                        .to(input.scalar_type());
@@ -190,7 +193,9 @@ torch::Tensor SyncBatchNormTrain(const torch::Tensor& input, const torch::Tensor
     mean = gmean.to(x.scalar_type());
     invstd = (gvar + eps).rsqrt().to(x.scalar_type());
   }
-  return SyncBatchNormFunction::apply(input, weight, bias, mean, invstd, count,
+  const torch::Tensor none = torch::empty({0}, input.options());
+  return SyncBatchNormFunction::apply(input, weight.defined() ? weight : none,
+                                      bias.defined() ? bias : none, mean, invstd, count,
                                       static_cast<int64_t>(reinterpret_cast<intptr_t>(&sync)));
 }
 

@@ -260,4 +260,8 @@ double Distributed::MaxDifferenceFromRank0(const std::vector<torch::Tensor>& ten
   return all.max().item<double>();
 }
 
+void DistributedBatchNormSync::AllReduceSum(std::vector<torch::Tensor>& tensors) {
+  for (auto& t : tensors) dist_.AllReduceSum(t);
+}
+
 }  // namespace speakernet

@@ -7,7 +7,8 @@
 // [r*B/W, (r+1)*B/W) of every global batch k, so the sequence of global batches does not depend
 // on W, and averaging the W per-rank mean-loss gradients gives the gradient of the global mean
 // loss (exactly, up to float summation order, for models whose forward is per-sample, i.e. BN in
-// eval mode). BatchNorm uses per-rank batch statistics (plain DDP, no SyncBN).
+// eval mode). With trainer.sync_bn (DistributedBatchNormSync installed) every BatchNorm uses
+// the global batch's statistics, so the W-rank step equals the 1-process step in train mode too.
 #pragma once
 
 #include <torch/torch.h>
@@ -15,6 +16,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "speakernet/models/sync_batch_norm.h"
 
 namespace speakernet {
 
@@ -70,6 +73,18 @@ class Distributed {
   DistEnv env_;
   torch::Device device_{torch::kCPU};  // where the backend's tensors must live
   std::unique_ptr<Impl> impl_;
+};
+
+// The models' SyncBatchNorm hook on this process group: one all-reduce per tensor, i.e. two
+// small ones ([sum, sum of squares, count] and [sum dy, sum dy*xhat] per channel) per BN layer
+// per training step. Install with ScopedBatchNormSync on the thread that runs the forward.
+class DistributedBatchNormSync : public BatchNormSync {
+ public:
+  explicit DistributedBatchNormSync(Distributed& dist) : dist_(dist) {}
+  void AllReduceSum(std::vector<torch::Tensor>& tensors) override;
+
+ private:
+  Distributed& dist_;
 };
 
 }  // namespace speakernet

@@ -1,7 +1,8 @@
 // Data-parallel primitives with 2 ranks on threads of this process (Gloo over a FileStore in a
 // scratch dir): broadcast, bucketed gradient averaging, and the property that the averaged
 // gradient of 2 half batches equals the 1-process gradient of the whole global batch (for a
-// model whose forward is per-sample: BN in eval mode). Multi-process runs of the trainer are
+// model whose forward is per-sample: BN in eval mode), and SyncBatchNorm in train mode against
+// one process. Multi-process runs of the trainer are
 // tested by tests/train_cli_test.sh.
 #include "speakernet/training/distributed.h"
 
@@ -16,6 +17,7 @@
 #include "speakernet/losses/margin_softmax.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/models/state_dict.h"
+#include "speakernet/models/sync_batch_norm.h"
 #include "speakernet/training/toy_experiment_test_util.h"
 
 namespace speakernet {
@@ -140,6 +142,119 @@ TEST(Distributed, TwoRankAveragedGradientEqualsOneProcessGradient) {
   EXPECT_LT(worst, 1e-4) << "2-rank averaged gradient differs from the 1-process gradient";
   // A wrong average (sum instead of mean) would be off by 100 %: the test can fail.
   EXPECT_GT(ref_grads[0].abs().max().item<double>(), 0.0);
+}
+
+// SyncBatchNorm: 2 ranks in TRAIN mode, each with half of the global batch, against one process
+// with the whole batch (float64, so that only summation order differs). With sync_bn (the
+// DistributedBatchNormSync hook installed) the ranks' outputs are the 1-process outputs' halves,
+// the averaged parameter gradients are the 1-process gradients, every BN's running statistics
+// and num_batches_tracked equal the 1-process ones on both ranks, and each rank's input gradient
+// is W times the 1-process one (torch's SyncBatchNorm gives the gradient of the SUM of the
+// ranks' mean losses, which is W x the global mean loss). Without the hook the outputs differ
+// (per-rank statistics): the comparison can fail.
+struct SyncBnResult {
+  torch::Tensor output, input_grad;
+  std::vector<torch::Tensor> grads, buffers;
+};
+
+void SyncBnTwoRanksMatchOneProcess(const ModelConfig& model_config) {
+  test::ScratchDir dir("sn_dist_syncbn");
+  torch::manual_seed(7);
+  const int64_t batch = 4;
+  const auto feats = torch::randn({batch, model_config.feat_dim, 40}, torch::kFloat64);
+  auto make = [&] {
+    auto model = CreateModel(model_config);
+    model->to(torch::kFloat64);
+    model->train();
+    return model;
+  };
+  auto ref_model = make();
+  // Copies: the state dict holds the live buffers, which the reference forward updates.
+  StateDict init = GetStateDict(*ref_model);
+  for (auto& [name, t] : init) t = t.clone();
+  // A per-sample loss, averaged over the batch the process holds (as the trainer's mean loss).
+  const auto proj = torch::randn({batch, ref_model->EmbeddingDim()}, torch::kFloat64);
+  auto run = [&](SpeakerModel& model, int64_t lo, int64_t n) {
+    SyncBnResult r;
+    auto x = feats.narrow(0, lo, n).clone().requires_grad_();
+    r.output = model.ForwardClassifierInput(x);
+    (r.output * proj.narrow(0, lo, n)).sum(1).pow(2).mean().backward();
+    r.output = r.output.detach();
+    r.input_grad = x.grad();
+    for (auto& p : model.parameters()) {
+      r.grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    }
+    for (auto& b : model.buffers()) r.buffers.push_back(b.clone());
+    return r;
+  };
+  const SyncBnResult ref = run(*ref_model, 0, batch);
+
+  for (const bool sync_bn : {true, false}) {
+    SCOPED_TRACE(sync_bn ? "sync_bn on" : "sync_bn off");
+    std::vector<SyncBnResult> ranks(2);
+    RunRanks(2, dir / (sync_bn ? "store_on" : "store_off"), [&](Distributed& d) {
+      auto model = make();
+      LoadStateDict(*model, init);
+      DistributedBatchNormSync hook(d);
+      ScopedBatchNormSync guard(sync_bn ? &hook : nullptr);
+      SyncBnResult r = run(*model, d.rank() * batch / 2, batch / 2);
+      d.AverageGradients(model->parameters());
+      r.grads.clear();
+      for (auto& p : model->parameters()) r.grads.push_back(p.grad().clone());
+      ranks[d.rank()] = std::move(r);
+    });
+    ASSERT_TRUE(ranks[0].output.defined() && ranks[1].output.defined());
+    const auto output = torch::cat({ranks[0].output, ranks[1].output});
+    const double out_diff = (output - ref.output).abs().max().item<double>();
+    if (!sync_bn) {
+      EXPECT_GT(out_diff, 1e-3) << "per-rank BN statistics should change the outputs";
+      continue;
+    }
+    EXPECT_LT(out_diff, 1e-9) << "forward differs from the 1-process train-mode forward";
+    const auto input_grad = torch::cat({ranks[0].input_grad, ranks[1].input_grad}) / 2;
+    EXPECT_LT((input_grad - ref.input_grad).abs().max().item<double>(),
+              1e-9 * (ref.input_grad.abs().max().item<double>() + 1e-12));
+    EXPECT_GT(ref.input_grad.abs().max().item<double>(), 0.0);
+    ASSERT_EQ(ranks[0].grads.size(), ref.grads.size());
+    // Relative to each tensor's largest gradient, but at least 1e-6 of the largest overall: a
+    // conv bias in front of a BN has an exactly-zero gradient, known only to rounding.
+    double overall = 0;
+    for (const auto& g : ref.grads) overall = std::max(overall, g.abs().max().item<double>());
+    double worst = 0;
+    for (size_t i = 0; i < ref.grads.size(); ++i) {
+      const double scale = std::max(ref.grads[i].abs().max().item<double>(), 1e-6 * overall);
+      for (const auto& r : ranks) {
+        worst = std::max(worst, (r.grads[i] - ref.grads[i]).abs().max().item<double>() / scale);
+      }
+    }
+    EXPECT_LT(worst, 1e-8) << "averaged gradients differ from the 1-process gradients";
+    ASSERT_EQ(ranks[0].buffers.size(), ref.buffers.size());
+    for (size_t i = 0; i < ref.buffers.size(); ++i) {
+      for (const auto& r : ranks) {
+        EXPECT_LT((r.buffers[i].to(torch::kFloat64) - ref.buffers[i].to(torch::kFloat64))
+                      .abs()
+                      .max()
+                      .item<double>(),
+                  1e-10)
+            << "buffer " << i;
+      }
+    }
+  }
+}
+
+TEST(Distributed, SyncBatchNormTwoRanksEqualOneProcessResNet) {
+  SyncBnTwoRanksMatchOneProcess(test::TinyTrainConfig().model);
+}
+
+TEST(Distributed, SyncBatchNormTwoRanksEqualOneProcessEcapa) {
+  ModelConfig c = test::TinyTrainConfig().model;
+  c.type = "ecapa";
+  c.pooling.type = "channel_context";
+  c.pooling.hidden_size = 8;
+  c.ecapa.channels = 16;
+  c.ecapa.scale = 4;
+  c.emb_dim = 8;
+  SyncBnTwoRanksMatchOneProcess(c);
 }
 
 TEST(DistEnv, ReadsTorchrunVariablesAndRejectsBadOnes) {

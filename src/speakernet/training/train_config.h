@@ -48,6 +48,9 @@ struct TrainerConfig {
   int target_num_multiplier = 0; // classes = speakers x this (0 = the loader's speed multiplier)
   double ddp_bucket_mb = 25.0;   // gradient all-reduce bucket size
   double ddp_timeout_seconds = 1800;
+  // Multi-process only: every BatchNorm normalises over the global batch of all ranks in
+  // training (speaker-net's SyncBatchNorm.convert_sync_batchnorm under DDP).
+  bool sync_bn = true;
 
   template <class V>
   void Fields(V& v) {
@@ -67,6 +70,8 @@ struct TrainerConfig {
       "speed-perturbed pre-trained classifier's shape)");
     v("ddp_bucket_mb", ddp_bucket_mb, "multi-process: gradient all-reduce bucket size in MB");
     v("ddp_timeout_seconds", ddp_timeout_seconds, "multi-process: collective/rendezvous timeout");
+    v("sync_bn", sync_bn,
+      "multi-process: BatchNorm statistics over the global batch of all ranks (SyncBatchNorm)");
   }
   void Validate() const;
 };

@@ -19,6 +19,7 @@
 #include "speakernet/common/torch_compat.h"
 #include "speakernet/data/data_dir.h"
 #include "speakernet/models/speaker_model.h"
+#include "speakernet/models/sync_batch_norm.h"
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/grad_scaler.h"
 
@@ -309,7 +310,17 @@ TrainSummary Trainer::Run(const std::string& resume) {
     if (resume.empty()) torch::manual_seed(static_cast<uint64_t>(cfg.trainer.seed + rank));
     spdlog::info("train: {} ranks ({}), global batch {} = {} per rank", world, dist.backend(),
                  cfg.loader.batch_size, cfg.loader.batch_size / world);
+    spdlog::info("train: sync_bn {}", cfg.trainer.sync_bn
+                                          ? "on: BatchNorm statistics over the global batch"
+                                          : "off: BatchNorm statistics per rank");
   }
+  // Under DDP with sync_bn every training-mode BN forward/backward all-reduces its statistics
+  // (models/sync_batch_norm.h); installed for this thread, which runs every forward below.
+  std::unique_ptr<DistributedBatchNormSync> bn_sync;
+  if (dist.enabled() && cfg.trainer.sync_bn) {
+    bn_sync = std::make_unique<DistributedBatchNormSync>(dist);
+  }
+  ScopedBatchNormSync bn_sync_guard(bn_sync.get());
   if (main_rank && resume.empty()) WriteExpFiles(s.exp_dir, cfg, *s.data);
   // Checkpoint contents beyond model/optimizer: every rank's RNG (a collective) and the scaler.
   auto extras = [&] {
@@ -491,8 +502,8 @@ TrainSummary Trainer::Run(const std::string& resume) {
   }
   if (dist.enabled()) {
     // Averaged gradients must keep the parameters identical; a difference is a bug, not noise.
-    // Buffers (BN running statistics) drift apart in every forward by design and are re-synced
-    // from rank 0 at the next forward, as torch DDP does; sync them once more for the end state.
+    // Without sync_bn, buffers (BN running statistics) drift apart in every forward and are
+    // re-synced from rank 0 at the next forward, as torch DDP does; sync them once more.
     summary.rank_max_difference = dist.MaxDifferenceFromRank0(s.parameters);
     dist.Broadcast(buffers);
     spdlog::info("train: ranks in sync, max |parameter - rank 0| = {}",
