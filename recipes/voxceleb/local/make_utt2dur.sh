@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # DATA_DIR/utt2dur ("utt seconds") for every wav.scp entry, NJ parallel jobs.
-# Plain files: soxi -D (header only). Pipes ("cmd |", e.g. ffmpeg for m4a): the pipe is run and
+# Plain files: soxi -D (header only). Sample ranges ("utt path start end", speaker-net's form):
+# (end - start) / the file's rate. Pipes ("cmd |", e.g. ffmpeg for m4a): the pipe is run and
 # its output decoded with sox, so the duration is exactly what speakernet will read (a container
 # header estimate of AAC can be a few ms off, and a chunk past the real end is an error).
 #   make_utt2dur.sh DATA_DIR [NJ]
@@ -20,7 +21,8 @@ awk -v nj="$nj" -v t="$tmp" '{ print > (t "/part." (NR % nj)) }' "$data/wav.scp"
 job() {  # one part: "utt spec..." lines -> "utt seconds" lines
   local part=$1 utt spec d
   # plain files: one soxi per 500 files (header reads), order kept
-  awk '$NF != "|"' "$part" > "$part.files"
+  local range='NF == 4 && $3 ~ /^[0-9]+$/ && $4 ~ /^[0-9]+$/'
+  awk "\$NF != \"|\" && !($range)" "$part" > "$part.files"
   if [[ -s $part.files ]]; then
     cut -d' ' -f2- "$part.files" | tr '\n' '\0' | xargs -0 -n 500 soxi -D > "$part.files.d" ||
       { echo "make_utt2dur.sh: error: soxi failed on a file of $data/wav.scp" >&2; return 1; }
@@ -28,6 +30,11 @@ job() {  # one part: "utt spec..." lines -> "utt seconds" lines
   else
     : > "$part.dur"
   fi
+  # sample ranges: the length is in the line, the rate in the header
+  awk "$range" "$part" | while read -r utt path first end; do
+    d=$(soxi -r "$path") || { echo "make_utt2dur.sh: error: soxi failed on $path" >&2; exit 1; }
+    awk -v u="$utt" -v a="$first" -v b="$end" -v r="$d" 'BEGIN { printf "%s %.6f\n", u, (b - a) / r }'
+  done >> "$part.dur"
   # pipes: run and decode
   awk '$NF == "|"' "$part" | while read -r utt spec; do
     d=$(bash -c "${spec%|}" | sox -t wav - -n stat 2>&1 | awk '/^Length \(seconds\)/ { print $3 }')
