@@ -83,7 +83,7 @@ TEST(EcapaTdnn, BatchNormMomentumIsPointOneEverywhere) {
   auto model = CreateModel(Ecapa(512, 256));
   int bns = 0;
   for (const auto& m : model->modules()) {
-    if (const auto* bn = m->as<torch::nn::BatchNorm1d>()) {
+    if (const auto* bn = m->as<SyncBatchNorm1d>()) {
       ++bns;
       ASSERT_TRUE(bn->options.momentum().has_value());
       EXPECT_DOUBLE_EQ(*bn->options.momentum(), 0.1);
@@ -274,7 +274,7 @@ void CheckAgainstPython(const ModelConfig& config, int64_t batch, int64_t frames
     // Non-trivial BN affine parameters and running statistics, so every tensor matters.
     torch::NoGradGuard no_grad;
     for (auto& m : model->modules()) {
-      if (auto* bn = m->as<torch::nn::BatchNorm1d>()) {
+      if (auto* bn = m->as<SyncBatchNorm1d>()) {
         if (bn->weight.defined()) {
           bn->weight.uniform_(0.5, 1.5);
           bn->bias.normal_(0, 0.2);

@@ -46,7 +46,7 @@ using test::ReferenceListing;
 void RandomiseBatchNorms(torch::nn::Module& model) {
   torch::NoGradGuard no_grad;
   for (auto& m : model.modules(/*include_self=*/false)) {
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+    if (auto* bn = m->as<SyncBatchNorm2d>()) {
       bn->weight.uniform_(0.5, 1.5);
       bn->bias.normal_(0, 0.2);
       bn->running_mean.normal_(0, 0.2);

@@ -186,7 +186,7 @@ void CheckAgainstPython(const ModelConfig& config, int64_t batch, int64_t frames
   {
     torch::NoGradGuard no_grad;
     for (auto& m : model->modules()) {
-      if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      if (auto* bn = m->as<SyncBatchNorm2d>()) {
         bn->weight.uniform_(0.5, 1.5);
         bn->bias.normal_(0, 0.2);
         bn->running_mean.normal_(0, 0.2);

@@ -1,5 +1,8 @@
 #include "speakernet/models/sync_batch_norm.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cstdint>
 #include <ostream>
 
@@ -21,18 +24,6 @@ void PrettyPrint(std::ostream& stream, int dims, const torch::nn::BatchNormOptio
 }
 
 }  // namespace
-
-template <>
-void torch::nn::BatchNormImplBase<1, torch::nn::BatchNorm1dImpl>::pretty_print(
-    std::ostream& stream) const {
-  PrettyPrint(stream, 1, options);
-}
-
-template <>
-void torch::nn::BatchNormImplBase<2, torch::nn::BatchNorm2dImpl>::pretty_print(
-    std::ostream& stream) const {
-  PrettyPrint(stream, 2, options);
-}
 
 namespace speakernet {
 
@@ -126,20 +117,6 @@ struct SyncBatchNormFunction : public torch::autograd::Function<SyncBatchNormFun
   }
 };
 
-// The installed hook (the caller checked there is one and that `bn` is training). Increments
-// num_batches_tracked and sets *momentum as torch's BatchNormImplBase::forward does.
-template <class Impl>
-BatchNormSync* PrepareSync(Impl& bn, double* momentum) {
-  *momentum = bn.options.momentum().value_or(0.0);
-  if (bn.options.track_running_stats() && bn.num_batches_tracked.defined()) {
-    bn.num_batches_tracked += 1;
-    if (!bn.options.momentum().has_value()) {  // cumulative moving average
-      *momentum = 1.0 / bn.num_batches_tracked.template item<double>();
-    }
-  }
-  return CurrentBatchNormSync();
-}
-
 }  // namespace
 
 BatchNormSync* CurrentBatchNormSync() { return current_sync; }
@@ -199,26 +176,85 @@ torch::Tensor SyncBatchNormTrain(const torch::Tensor& input, const torch::Tensor
                                       static_cast<int64_t>(reinterpret_cast<intptr_t>(&sync)));
 }
 
-torch::Tensor SyncBatchNorm1dImpl::forward(const torch::Tensor& input) {
-  if (CurrentBatchNormSync() == nullptr || !is_training()) {
-    return torch::nn::BatchNorm1dImpl::forward(input);
-  }
-  _check_input_dim(input);
-  double momentum = 0;
-  BatchNormSync* sync = PrepareSync(*this, &momentum);
-  return SyncBatchNormTrain(input, weight, bias, running_mean, running_var, momentum,
-                            options.eps(), *sync);
+template <size_t D>
+SyncBatchNormImpl<D>::SyncBatchNormImpl(const torch::nn::BatchNormOptions& options)
+    : options(options) {
+  reset();
 }
 
-torch::Tensor SyncBatchNorm2dImpl::forward(const torch::Tensor& input) {
-  if (CurrentBatchNormSync() == nullptr || !is_training()) {
-    return torch::nn::BatchNorm2dImpl::forward(input);
+template <size_t D>
+void SyncBatchNormImpl<D>::reset() {
+  if (options.affine()) {
+    weight = this->register_parameter("weight", torch::empty({options.num_features()}));
+    bias = this->register_parameter("bias", torch::empty({options.num_features()}));
+  } else {
+    weight = this->register_parameter("weight", torch::Tensor(), /*requires_grad=*/false);
+    bias = this->register_parameter("bias", torch::Tensor(), /*requires_grad=*/false);
   }
-  _check_input_dim(input);
-  double momentum = 0;
-  BatchNormSync* sync = PrepareSync(*this, &momentum);
-  return SyncBatchNormTrain(input, weight, bias, running_mean, running_var, momentum,
-                            options.eps(), *sync);
+  if (options.track_running_stats()) {
+    running_mean = this->register_buffer("running_mean", torch::zeros({options.num_features()}));
+    running_var = this->register_buffer("running_var", torch::ones({options.num_features()}));
+    num_batches_tracked =
+        this->register_buffer("num_batches_tracked", torch::tensor(0, torch::kLong));
+  } else {
+    running_mean = this->register_buffer("running_mean", torch::Tensor());
+    running_var = this->register_buffer("running_var", torch::Tensor());
+    num_batches_tracked = this->register_buffer("num_batches_tracked", torch::Tensor());
+  }
+  reset_parameters();
 }
+
+template <size_t D>
+void SyncBatchNormImpl<D>::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  if (options.track_running_stats()) {
+    running_mean.zero_();
+    running_var.fill_(1);
+    num_batches_tracked.zero_();
+  }
+  if (options.affine()) {
+    weight.fill_(1);
+    bias.zero_();
+  }
+}
+
+template <size_t D>
+void SyncBatchNormImpl<D>::pretty_print(std::ostream& stream) const {
+  PrettyPrint(stream, static_cast<int>(D), options);
+}
+
+template <size_t D>
+torch::Tensor SyncBatchNormImpl<D>::forward(const torch::Tensor& input) {
+  if (D == 1) {
+    SN_CHECK(input.dim() == 2 || input.dim() == 3,
+             "BatchNorm1d: expected 2D or 3D input (got {}D input)", input.dim());
+  } else {
+    SN_CHECK(input.dim() == 4, "BatchNorm2d: expected 4D input (got {}D input)", input.dim());
+  }
+  // Momentum and num_batches_tracked exactly as torch's BatchNormImplBase::forward.
+  double momentum = options.momentum().value_or(0.0);
+  if (this->is_training() && options.track_running_stats() && num_batches_tracked.defined()) {
+    num_batches_tracked += 1;
+    if (!options.momentum().has_value()) {  // cumulative moving average
+      momentum = 1.0 / num_batches_tracked.template item<double>();
+    }
+  }
+  BatchNormSync* sync = CurrentBatchNormSync();
+  if (sync != nullptr && this->is_training()) {
+    return SyncBatchNormTrain(input, weight, bias, running_mean, running_var, momentum,
+                              options.eps(), *sync);
+  }
+  const bool batch_stats = this->is_training() || !options.track_running_stats();
+  if (batch_stats) {
+    SN_CHECK(input.numel() / input.size(1) != 1,
+             "BatchNorm: expected more than 1 value per channel when training, got input size "
+             "[{}]", fmt::join(input.sizes(), ", "));
+  }
+  return torch::batch_norm(input, weight, bias, running_mean, running_var, batch_stats, momentum,
+                           options.eps(), at::globalContext().userEnabledCuDNN());
+}
+
+template class SyncBatchNormImpl<1>;
+template class SyncBatchNormImpl<2>;
 
 }  // namespace speakernet

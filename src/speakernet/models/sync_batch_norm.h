@@ -1,11 +1,14 @@
 // BatchNorm that can normalise over the global batch of all data-parallel ranks (PyTorch's
 // SyncBatchNorm, which speaker-net converts every BN to under DDP).
 //
-// SyncBatchNorm1d/2d ARE torch::nn::BatchNorm1d/2d (subclasses of their Impl), so parameter and
-// buffer names, state dicts, checkpoints and `module->as<torch::nn::BatchNorm2d>()` are
-// unchanged. Their forward differs only when the module is training AND a BatchNormSync is
+// SyncBatchNorm1d/2d have torch::nn::BatchNorm1d/2d's options, parameter and buffer names (so
+// state dicts and checkpoints are unchanged) and, without a hook or in eval mode, exactly its
+// forward. Their forward differs only when the module is training AND a BatchNormSync is
 // installed on the calling thread (the trainer installs one under multi-process training with
-// trainer.sync_bn); otherwise it is exactly torch's BatchNorm forward.
+// trainer.sync_bn). They are modules of their own rather than subclasses of torch's BatchNorm:
+// a subclass's construction vtables name BatchNormImplBase<D>::pretty_print, which Debian's
+// LibTorch 1.13 does not export, and defining torch's specialisation here would clash with
+// LibTorch builds that do.
 //
 // The synchronised path (SyncBatchNormFunction, a custom autograd function):
 //  forward:  all-reduce per channel [sum x, sum x^2, count] (count may differ per rank), take the
@@ -23,16 +26,6 @@
 #include <torch/torch.h>
 
 #include <vector>
-
-// Subclassing needs BatchNormImplBase<D>::pretty_print, which LibTorch defines in its .cpp but
-// (Debian's libtorch 1.13) does not export, so sync_batch_norm.cpp defines these specialisations
-// (same text as torch's). Declared here, before any use, as the language requires.
-template <>
-void torch::nn::BatchNormImplBase<1, torch::nn::BatchNorm1dImpl>::pretty_print(
-    std::ostream& stream) const;
-template <>
-void torch::nn::BatchNormImplBase<2, torch::nn::BatchNorm2dImpl>::pretty_print(
-    std::ostream& stream) const;
 
 namespace speakernet {
 
@@ -74,18 +67,30 @@ torch::Tensor SyncBatchNormTrain(const torch::Tensor& input, const torch::Tensor
                                  const torch::Tensor& running_var, double momentum, double eps,
                                  BatchNormSync& sync);
 
-class SyncBatchNorm1dImpl : public torch::nn::BatchNorm1dImpl {
+// Batch norm over (N, C, *) inputs: D = 1 takes (N, C) or (N, C, L), D = 2 takes (N, C, H, W).
+template <size_t D>
+class SyncBatchNormImpl : public torch::nn::Cloneable<SyncBatchNormImpl<D>> {
  public:
-  using torch::nn::BatchNorm1dImpl::BatchNorm1dImpl;
-  torch::Tensor forward(const torch::Tensor& input);
-};
-TORCH_MODULE(SyncBatchNorm1d);
+  explicit SyncBatchNormImpl(int64_t num_features)
+      : SyncBatchNormImpl(torch::nn::BatchNormOptions(num_features)) {}
+  explicit SyncBatchNormImpl(const torch::nn::BatchNormOptions& options);
 
-class SyncBatchNorm2dImpl : public torch::nn::BatchNorm2dImpl {
- public:
-  using torch::nn::BatchNorm2dImpl::BatchNorm2dImpl;
+  // Registers weight, bias (undefined without affine) and running_mean, running_var,
+  // num_batches_tracked (undefined without track_running_stats), in torch's order.
+  void reset() override;
+  void reset_parameters();
+  void pretty_print(std::ostream& stream) const override;
   torch::Tensor forward(const torch::Tensor& input);
+
+  torch::nn::BatchNormOptions options;
+  torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 };
+
+extern template class SyncBatchNormImpl<1>;
+extern template class SyncBatchNormImpl<2>;
+using SyncBatchNorm1dImpl = SyncBatchNormImpl<1>;
+using SyncBatchNorm2dImpl = SyncBatchNormImpl<2>;
+TORCH_MODULE(SyncBatchNorm1d);
 TORCH_MODULE(SyncBatchNorm2d);
 
 }  // namespace speakernet

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sstream>
 #include <thread>
 
 namespace speakernet {
@@ -109,7 +110,14 @@ TEST(SyncBatchNorm, WithoutHookIsTorchBatchNormBitForBit) {
   // Same parameter/buffer names as torch's module: state dicts and checkpoints are unchanged.
   EXPECT_EQ(bn->named_parameters().keys(), ref->named_parameters().keys());
   EXPECT_EQ(bn->named_buffers().keys(), ref->named_buffers().keys());
-  EXPECT_NE(bn->as<torch::nn::BatchNorm2d>(), nullptr);
+  // And in eval mode, and printed the same.
+  bn->eval();
+  ref->eval();
+  EXPECT_TRUE(bn->forward(x).equal(ref->forward(x)));
+  std::ostringstream a, b;
+  bn->pretty_print(a);
+  ref->pretty_print(b);
+  EXPECT_EQ(a.str(), b.str());
 }
 
 TEST(SyncBatchNorm, ScopedHookIsPerThreadAndRestored) {
