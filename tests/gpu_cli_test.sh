@@ -24,12 +24,7 @@ cli_test_require_python numpy torch
 
 data=$work/data
 cli_test_tone_corpus "$data"
-tiny=(--config "$src/recipes/demo/config.yaml" --data "$data" '--model.resnet.layers=[1,1,1,1]'
-  '--model.resnet.planes=[4,8,8,8]' --model.pooling.num_head=2 --model.emb_dim=16
-  --loss.s=10 --margin_schedule.enabled=false --optimizer.lr=0.05 --lr_schedule.warmup_epoch=0.3
-  '--lr_schedule.milestones=[1]' --trainer.epochs=2 --trainer.report_interval_iters=2
-  --trainer.ckpt_interval_minutes=0 --loader.batch_size=4 --loader.chunk_seconds=0.5
-  --loader.num_workers=1 --runtime.threads=1 --runtime.device=cuda)
+cli_test_tiny_train "$data" --runtime.device=cuda
 
 cat >"$work/compare.py" <<'PY'
 import sys, torch

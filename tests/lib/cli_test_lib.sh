@@ -145,3 +145,17 @@ with open(f"{d}/wav.scp", "w") as scp, open(f"{d}/utt2spk", "w") as u2s:
             scp.write(f"{utt} {path}\n"); u2s.write(f"{utt} spk{s}\n")
 PY
 }
+
+# cli_test_tiny_train DATA_DIR [EXTRA...]: sets the array `tiny` to `speakernet train` arguments
+# for a tiny ResNet (4-8 channels, 16-d embedding, 2 epochs of 0.5 s chunks in batches of 4) on
+# DATA_DIR (e.g. cli_test_tone_corpus), one thread, one loader worker; EXTRA is appended.
+cli_test_tiny_train() {
+  local data=$1
+  shift
+  tiny=(--config "$src/recipes/demo/config.yaml" --data "$data" '--model.resnet.layers=[1,1,1,1]'
+    '--model.resnet.planes=[4,8,8,8]' --model.pooling.num_head=2 --model.emb_dim=16
+    --loss.s=10 --margin_schedule.enabled=false --optimizer.lr=0.05 --lr_schedule.warmup_epoch=0.3
+    '--lr_schedule.milestones=[1]' --trainer.epochs=2 --trainer.report_interval_iters=2
+    --trainer.ckpt_interval_minutes=0 --loader.batch_size=4 --loader.chunk_seconds=0.5
+    --loader.num_workers=1 --runtime.threads=1 "$@")
+}
