@@ -15,6 +15,11 @@ cli_test_init cli_smoke "$@"
 cli_test_require espeak-ng sox  # the corpus
 
 # --- help ------------------------------------------------------------------------------------
+run "speakernet --version" "$bin" --version
+contains "$work/last.out" "LibTorch " "--version names the LibTorch"
+if [[ -n ${SN_EXPECT_JEMALLOC:-} ]]; then  # set by CMake when jemalloc was linked
+  contains "$work/last.out" "allocator: jemalloc" "jemalloc is really in the binary"
+fi
 run "speakernet --help" "$bin" --help
 contains "$work/last.out" "compute-fbank" "top-level help"
 for cmd in compute-fbank train extract score eval model-info; do

@@ -6,6 +6,8 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <thread>
 
@@ -67,8 +69,11 @@ std::string DescribeRuntime() {
 }
 
 std::string DescribeBuild() {
-  std::string out = fmt::format("LibTorch {}, CUDA build: {}", TORCH_VERSION,
-                                at::hasCUDA() ? "yes" : "no");
+  // jemalloc is linked for speed (see cmake/helpers.cmake) and only interposes malloc, so a link
+  // that dropped it still runs: report what this process really uses.
+  const bool jemalloc = ::dlsym(RTLD_DEFAULT, "mallctl") != nullptr;
+  std::string out = fmt::format("LibTorch {}, allocator: {}, CUDA build: {}", TORCH_VERSION,
+                                jemalloc ? "jemalloc" : "system", at::hasCUDA() ? "yes" : "no");
   if (at::hasCUDA()) {
     out += fmt::format(", CUDA devices: {}, cuDNN: {}", torch::cuda::device_count(),
                        torch::cuda::cudnn_is_available() ? "yes" : "no");

@@ -42,7 +42,7 @@ c10::Device ParseDevice(const std::string& name);
 std::string DescribeRuntime();
 
 // What this binary was built against and can use, for `speakernet --version` and bug reports:
-// "LibTorch 2.1.0, CUDA build: yes, CUDA devices: 1 (NVIDIA H100 80GB HBM3), cuDNN: yes".
+// "LibTorch 2.11.0, allocator: jemalloc, CUDA build: yes, CUDA devices: 1, cuDNN: yes".
 std::string DescribeBuild();
 
 }  // namespace speakernet
