@@ -26,16 +26,6 @@ data=$work/data
 cli_test_tone_corpus "$data"
 cli_test_tiny_train "$data" --runtime.device=cuda
 
-cat >"$work/compare.py" <<'PY'
-import sys, torch
-a, b = torch.load(sys.argv[1]), torch.load(sys.argv[2])
-assert a.keys() == b.keys(), (a.keys(), b.keys())
-bad = [k for k in a if not torch.equal(a[k], b[k])]
-diff = max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].is_floating_point())
-print(f"{len(a)} tensors, {len(bad)} differ (max |diff| {diff:.3g})", bad[:5])
-sys.exit(1 if bad else 0)
-PY
-
 # --- resume exactness on the GPU, fp32 then amp ----------------------------------------------
 for mode in fp32 amp; do
   extra=()
@@ -45,7 +35,7 @@ for mode in fp32 amp; do
   # Without deterministic kernels (runtime.deterministic) even two plain runs differ; checked
   # first, so that a failure below points at resume itself.
   run "train cuda $mode again" "$bin" train --exp "$work/$mode-again" "${tiny[@]}" "${extra[@]}"
-  run "$mode: two uninterrupted runs are identical" "$py" "$work/compare.py" \
+  run "$mode: two uninterrupted runs are identical" "$py" "$src/tests/lib/same_state_dicts.py" \
     "$work/$mode-full/checkpoints/epoch-2/model.pt" "$work/$mode-again/checkpoints/epoch-2/model.pt"
   cat "$work/last.out"
   run "train cuda $mode, stopped" "$bin" train --exp "$work/$mode-split" "${tiny[@]}" \
@@ -53,7 +43,7 @@ for mode in fp32 amp; do
   run "train cuda $mode --resume" "$bin" train --exp "$work/$mode-split" --data "$data" --resume \
     --trainer.max_iters=0
   contains "$work/$mode-split/train.log" "resumed from" "resume logged"
-  run "$mode: resumed == uninterrupted" "$py" "$work/compare.py" \
+  run "$mode: resumed == uninterrupted" "$py" "$src/tests/lib/same_state_dicts.py" \
     "$work/$mode-full/checkpoints/epoch-2/model.pt" "$work/$mode-split/checkpoints/epoch-2/model.pt"
   cat "$work/last.out"
 done
@@ -78,17 +68,9 @@ for dev in cpu cuda; do
 done
 cmp -s "$work/emb-cpu/utts.txt" "$work/emb-cuda/utts.txt" || fail "utts.txt differ"
 pass
-run "cuda embeddings == cpu embeddings" "$py" - "$work/emb-cpu/embeddings.npy" \
-  "$work/emb-cuda/embeddings.npy" <<'PY'
-import sys, numpy as np
-a, b = np.load(sys.argv[1]).astype(np.float64), np.load(sys.argv[2]).astype(np.float64)
-assert a.shape == b.shape, (a.shape, b.shape)
-rel = np.abs(a - b).max(axis=1) / np.maximum(1.0, np.abs(a).max(axis=1))
-cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
-print(f"max |cuda - cpu| / max |emb| = {rel.max():.3g}, min cosine {cos.min():.9f}")
 # TF32 convolutions (cuDNN's default on Ampere and later) round inputs to 10-bit mantissas.
-sys.exit(0 if rel.max() <= 1e-2 and cos.min() > 1 - 1e-4 else 1)
-PY
+run "cuda embeddings == cpu embeddings" "$py" "$src/tests/lib/close_embeddings.py" \
+  "$work/emb-cpu/embeddings.npy" "$work/emb-cuda/embeddings.npy" 1e-2 1e-4 "cuda - cpu"
 cat "$work/last.out"
 
 echo "PASS: $checks checks in $((SECONDS - start)) s"
