@@ -11,7 +11,7 @@ namespace speakernet {
 // and the exception propagates; an existing `path` is left untouched.
 void WriteFileAtomically(const std::string& path, const std::function<void(const std::string&)>& write);
 
-// Convenience: atomically writes `content` to `path`.
+// Convenience: atomically writes `content` to `path`, byte for byte (binary-safe).
 void WriteTextAtomically(const std::string& path, const std::string& content);
 
 // Creates `dir` and its parents; errors name the directory.

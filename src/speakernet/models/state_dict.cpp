@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -79,16 +80,11 @@ void LoadStateDict(torch::nn::Module& module, const StateDict& state, const std:
 }
 
 void SaveStateDictFile(const std::string& path, const StateDict& state) {
-  const std::string bytes = TorchSaveBytes(state);
-  WriteFileAtomically(path, [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    SN_CHECK(out.good(), "cannot write '{}'", tmp);
-  });
+  WriteTextAtomically(path, TorchSaveBytes(state));
 }
 
 StateDict LoadStateDictFile(const std::string& path) {
+  SN_CHECK(std::filesystem::is_regular_file(path), "cannot open state dict '{}'", path);
   try {
     return ReadTorchSaveStateDict(path);
   } catch (const Error& torch_save_error) {
