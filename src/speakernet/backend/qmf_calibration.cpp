@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -52,16 +54,197 @@ void CheckColumns(const std::vector<std::vector<double>>& systems, const Quality
   }
 }
 
-// [n, k] float64 tensor holding the columns.
-torch::Tensor Stack(const std::vector<std::vector<double>>& cols, size_t n) {
-  torch::Tensor x = torch::empty({static_cast<int64_t>(n), static_cast<int64_t>(cols.size())},
-                                 torch::kDouble);
-  double* p = x.data_ptr<double>();
-  for (size_t j = 0; j < cols.size(); ++j) {
-    for (size_t t = 0; t < n; ++t) p[t * cols.size() + j] = cols[j][t];
+// The calibration objective, Cllr = sum_t c_t softplus(z_t) with z_t = -y_t llr_t,
+// y = +1 target / -1 non-target, c_t = 0.5 / (N_class(t) ln 2), llr = X theta, and its gradient
+// X^T r with r_t = d Cllr / d llr_t = -c_t y_t sigmoid(z_t), in one fused pass over the trials:
+// one exp per trial gives both softplus and sigmoid. The pass was vectorised torch ops (softplus,
+// sigmoid, sum, several temporaries per evaluation; ~0.5 ms per evaluation on 30k trials, ~1000
+// evaluations per fit); exp and log1p are written out here so that the compiler vectorises them.
+//
+// Reproducibility: the trials are cut into fixed blocks of kBlock, each block's sums go to its
+// own slot (fixed lane order inside), and the slots are added in block order, so the result is
+// bit-identical for any number of threads and from run to run.
+class CllrObjective {
+ public:
+  static constexpr size_t kBlock = 2048;  // trials per block (multiple of kLanes)
+  static constexpr size_t kLanes = 8;     // partial sums per block
+
+  CllrObjective(const std::vector<const std::vector<double>*>& cols, const std::vector<int>& labels,
+                size_t n_tar, size_t n_non)
+      : n_(labels.size()), k_(cols.size()) {
+    blocks_ = (n_ + kBlock - 1) / kBlock;
+    stride_ = blocks_ * kBlock;  // padding trials have c = 0 and x = 0: they add exact zeros
+    x_.assign(k_ * stride_, 0.0);
+    for (size_t j = 0; j < k_; ++j) std::copy(cols[j]->begin(), cols[j]->end(), &x_[j * stride_]);
+    neg_y_.assign(stride_, 1.0);
+    c_.assign(stride_, 0.0);
+    neg_cy_.assign(stride_, 0.0);
+    const double c_tar = 0.5 / (static_cast<double>(n_tar) * std::log(2.0));
+    const double c_non = 0.5 / (static_cast<double>(n_non) * std::log(2.0));
+    for (size_t t = 0; t < n_; ++t) {
+      const double y = labels[t] ? 1.0 : -1.0;
+      neg_y_[t] = -y;
+      c_[t] = labels[t] ? c_tar : c_non;
+      neg_cy_[t] = -c_[t] * y;
+    }
   }
-  return x;
-}
+
+  // Loss at theta (k values); with grad, also writes its gradient there (k values).
+  double Eval(const double* theta, double* grad) const {
+    const size_t width = 1 + k_;  // per block: loss, gradient
+    std::vector<double> partial(blocks_ * width);
+    auto run = [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const size_t t0 = static_cast<size_t>(b) * kBlock;
+        Block(x_.data() + t0, stride_, k_, theta, neg_y_.data() + t0, c_.data() + t0,
+              neg_cy_.data() + t0, grad != nullptr, &partial[static_cast<size_t>(b) * width]);
+      }
+    };
+    // Worth a second thread only with several blocks (a parallel region costs microseconds).
+    if (blocks_ >= 4) {
+      at::parallel_for(0, static_cast<int64_t>(blocks_), 1, run);
+    } else {
+      run(0, static_cast<int64_t>(blocks_));
+    }
+    double loss = 0;
+    if (grad != nullptr) std::fill(grad, grad + k_, 0.0);
+    for (size_t b = 0; b < blocks_; ++b) {
+      loss += partial[b * width];
+      if (grad != nullptr) {
+        for (size_t j = 0; j < k_; ++j) grad[j] += partial[b * width + 1 + j];
+      }
+    }
+    return loss;
+  }
+
+ private:
+  // One block of kBlock trials: out[0] = sum c softplus(z), out[1 + j] = sum x_j r.
+  // Compiled for AVX-512 / AVX2 / baseline x86-64 and picked at load time (no FMA in any, so
+  // the clones differ only in vector width; the arithmetic is the same sequence per lane).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+  static void Block(const double* x, size_t stride, size_t k, const double* theta,
+                    const double* neg_y, const double* c, const double* neg_cy, bool grad,
+                    double* out) {
+    alignas(64) double llr[kBlock];
+    alignas(64) double term[kBlock];
+    alignas(64) double r[kBlock];
+    // llr_t = sum_j x_tj theta_j, added in column order.
+    for (size_t t = 0; t < kBlock; ++t) llr[t] = x[t] * theta[0];
+    for (size_t j = 1; j < k; ++j) {
+      const double* xj = x + j * stride;
+      const double th = theta[j];
+      for (size_t t = 0; t < kBlock; ++t) llr[t] += xj[t] * th;
+    }
+#pragma omp simd
+    for (size_t t = 0; t < kBlock; ++t) {
+      const double z = neg_y[t] * llr[t];
+      const double e = ExpNonPositive(-std::abs(z));  // exp(-|z|) in (0, 1]
+      const double inv_u = 1.0 / (1.0 + e);
+      // softplus(z) = max(z, 0) + log1p(exp(-|z|)); torch's softplus returns z itself above
+      // its threshold 20, and so does this. (Everything is computed, then selected: branches
+      // would keep the loop from being vectorised.)
+      const double log1p_e = Log1pUnit(e, inv_u);
+      const double sp = z > 20.0 ? z : std::max(z, 0.0) + log1p_e;
+      term[t] = c[t] * sp;
+      // sigmoid(z) = 1 / (1 + exp(-z)): 1 / (1 + e) for z >= 0, e / (1 + e) below.
+      const double sig = (z >= 0.0 ? 1.0 : e) * inv_u;
+      r[t] = neg_cy[t] * sig;
+    }
+    double acc[kLanes] = {};
+    for (size_t t = 0; t < kBlock; t += kLanes) {
+      for (size_t l = 0; l < kLanes; ++l) acc[l] += term[t + l];
+    }
+    out[0] = Fold(acc);
+    if (!grad) return;
+    for (size_t j = 0; j < k; ++j) {
+      const double* xj = x + j * stride;
+      double g[kLanes] = {};
+      for (size_t t = 0; t < kBlock; t += kLanes) {
+        for (size_t l = 0; l < kLanes; ++l) g[l] += xj[t + l] * r[t + l];
+      }
+      out[1 + j] = Fold(g);
+    }
+  }
+
+  static double Fold(const double* a) {
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+  }
+
+  static inline double FromBits(uint64_t u) {
+    double d;
+    std::memcpy(&d, &u, sizeof d);
+    return d;
+  }
+  static inline uint64_t ToBits(double d) {
+    uint64_t u;
+    std::memcpy(&u, &d, sizeof u);
+    return u;
+  }
+
+  // exp(a) for a <= 0 (below -708 it returns exp(-708) ~ 3e-308 rather than a denormal or 0:
+  // the caller's terms are then ~1e-308 either way). a = k ln2 + f, |f| <= ln2 / 2, with ln2 in
+  // two parts (k ln2_hi exact); exp(f) by its Taylor series to f^13 (error < 1e-17); 2^k built
+  // in the exponent bits. Within ~1 ulp of std::exp.
+  static inline double ExpNonPositive(double a) {
+    a = std::max(a, -708.0);
+    constexpr double kLog2e = 1.4426950408889634074;
+    constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits
+    constexpr double kLn2Lo = 1.90821492927058770002e-10;
+    constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+    const double kd = (a * kLog2e + kShift);
+    const double kf = kd - kShift;
+    const double f = (a - kf * kLn2Hi) - kf * kLn2Lo;
+    double p = 1.0 / 6227020800.0;  // 1/13!
+    p = p * f + 1.0 / 479001600.0;
+    p = p * f + 1.0 / 39916800.0;
+    p = p * f + 1.0 / 3628800.0;
+    p = p * f + 1.0 / 362880.0;
+    p = p * f + 1.0 / 40320.0;
+    p = p * f + 1.0 / 5040.0;
+    p = p * f + 1.0 / 720.0;
+    p = p * f + 1.0 / 120.0;
+    p = p * f + 1.0 / 24.0;
+    p = p * f + 1.0 / 6.0;
+    p = p * f + 0.5;
+    p = p * f + 1.0;
+    p = p * f + 1.0;
+    // kd's low bits hold k (two's complement); (k + 1023) << 52 is 2^k for k >= -1022.
+    const double scale = FromBits((ToBits(kd) + 1023) << 52);
+    return p * scale;
+  }
+
+  // log1p(e) for e in [0, 1] (fdlibm's log: 1 + e = 2^k (1 + f), f in [sqrt(1/2) - 1,
+  // sqrt(2) - 1], log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f), R minimax; the
+  // rounding of 1 + e, when k = 1, is corrected to first order). Within ~1 ulp of std::log1p.
+  // inv_u = 1 / (1 + e), which the caller has anyway.
+  static inline double Log1pUnit(double e, double inv_u) {
+    constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+    constexpr double kLg1 = 6.666666666666735130e-01, kLg2 = 3.999999999940941908e-01,
+                     kLg3 = 2.857142874366239149e-01, kLg4 = 2.222219843214978396e-01,
+                     kLg5 = 1.818357216161805012e-01, kLg6 = 1.531383769920937332e-01,
+                     kLg7 = 1.479819860511658591e-01;
+    const bool big = e > 0.41421356237309503;  // 1 + e > sqrt(2): k = 1
+    const double u = 1.0 + e;
+    // k = 1: f = u / 2 - 1 exactly; u - 1 - e is the rounding of u, exact (Sterbenz).
+    const double f = big ? 0.5 * u - 1.0 : e;
+    const double corr = big ? ((u - 1.0) - e) * inv_u : 0.0;  // log(1 + e) = log(u) - corr
+    const double kf = big ? 1.0 : 0.0;
+    const double hfsq = 0.5 * f * f;
+    const double s = f / (2.0 + f);
+    const double z = s * s;
+    const double w = z * z;
+    const double t1 = w * (kLg2 + w * (kLg4 + w * kLg6));
+    const double t2 = z * (kLg1 + w * (kLg3 + w * (kLg5 + w * kLg7)));
+    const double rr = t2 + t1;
+    return kf * kLn2Hi - ((hfsq - (s * (hfsq + rr) + (kf * kLn2Lo - corr))) - f);
+  }
+
+  size_t n_, k_, blocks_ = 0, stride_ = 0;
+  std::vector<double> x_;  // column-major [k][stride]
+  std::vector<double> neg_y_, c_, neg_cy_;
+};
 
 // torch.optim.LBFGS without line search (speaker-net's setting), transcribed for a parameter
 // vector of a handful of doubles: the torch version spends milliseconds per iteration in tiny
@@ -352,53 +535,39 @@ Calibrator TrainCalibrator(const std::vector<std::vector<double>>& systems,
            "calibration training needs target and non-target trials, got {} and {}", tar.size(),
            non.size());
   // The loss and its gradient are written out by hand (no autograd graph): LBFGS evaluates them
-  // up to 2000 times, and the closed form is several times cheaper per evaluation.
-  //   Cllr = sum_t c_t softplus(-y_t llr_t), y = +1 target / -1 non-target,
-  //   c_t = 0.5 / (N_class(t) ln 2);  d Cllr / d llr_t = -c_t y_t sigmoid(-y_t llr_t).
+  // up to 2000 times. CllrObjective evaluates both in one fused pass (see there).
   torch::NoGradGuard no_grad;
   const int64_t ns = static_cast<int64_t>(systems.size());
   const int64_t nq = static_cast<int64_t>(quality.columns.size());
-  std::vector<std::vector<double>> cols = systems;
-  cols.emplace_back(n, 1.0);  // bias
-  cols.insert(cols.end(), quality.columns.begin(), quality.columns.end());
-  const torch::Tensor xall = Stack(cols, n);  // [n, ns + 1 + nq]
-  std::vector<double> yv(n), cv(n);
-  for (size_t t = 0; t < n; ++t) {
-    yv[t] = labels[t] ? 1.0 : -1.0;
-    cv[t] = 0.5 / (static_cast<double>(labels[t] ? tar.size() : non.size()) * std::log(2.0));
-  }
-  const torch::Tensor y = torch::tensor(yv, torch::kDouble), c = torch::tensor(cv, torch::kDouble);
+  std::vector<const std::vector<double>*> cols;
+  for (const auto& s : systems) cols.push_back(&s);
+  const std::vector<double> ones(n, 1.0);  // bias
+  cols.push_back(&ones);
+  for (const auto& q : quality.columns) cols.push_back(&q);
+  const CllrObjective objective(cols, labels, tar.size(), non.size());
+  const int64_t kcols = ns + 1 + nq;
   // One parameter vector theta = [w, b, v]; w starts at 1/#systems, b and v at 0.
-  torch::Tensor theta = torch::zeros({ns + 1 + nq}, torch::kDouble);
+  torch::Tensor theta = torch::zeros({kcols}, torch::kDouble);
   theta.narrow(0, 0, ns).fill_(1.0 / static_cast<double>(ns));
   theta.set_requires_grad(true);
-  // llr = X theta and X^T r as plain loops over the (few) columns: BLAS gemv on [30000, 5] goes
-  // multi-threaded, and thread hand-offs dominate a product this small (badly so on a shared
-  // machine); the element-wise softplus/sigmoid stay vectorised torch ops.
-  const int64_t kcols = ns + 1 + nq;
-  torch::Tensor llr_t = torch::empty({static_cast<int64_t>(n)}, torch::kDouble);
-  const double* px = xall.data_ptr<double>();
+  // The outer loop asks for the loss at the point the last LBFGS evaluation may just have used:
+  // keep the last one (the loss does not depend on whether the gradient was asked for).
+  std::vector<double> last_at;
+  double last_loss = 0;
+  auto evaluate = [&](const double* at, double* grad) {
+    if (grad == nullptr && last_at.size() == static_cast<size_t>(kcols) &&
+        std::equal(last_at.begin(), last_at.end(), at)) {
+      return last_loss;
+    }
+    last_loss = objective.Eval(at, grad);
+    last_at.assign(at, at + kcols);
+    return last_loss;
+  };
   auto loss_and_grad = [&](bool grad) {
-    const double* th = theta.data_ptr<double>();
-    double* pl = llr_t.data_ptr<double>();
-    for (size_t t = 0; t < n; ++t) {
-      double v = 0;
-      for (int64_t j = 0; j < kcols; ++j) v += px[t * kcols + j] * th[j];
-      pl[t] = v;
-    }
-    const torch::Tensor z = -y * llr_t;
-    const torch::Tensor loss = (c * torch::softplus(z)).sum();
-    if (grad) {
-      const torch::Tensor r = (-c * y * torch::sigmoid(z)).contiguous();
-      const double* pr = r.data_ptr<double>();
-      torch::Tensor g = torch::zeros({kcols}, torch::kDouble);
-      double* pg = g.data_ptr<double>();
-      for (size_t t = 0; t < n; ++t) {
-        for (int64_t j = 0; j < kcols; ++j) pg[j] += px[t * kcols + j] * pr[t];
-      }
-      theta.mutable_grad() = g;
-    }
-    return loss;
+    torch::Tensor g = torch::zeros({kcols}, torch::kDouble);
+    const double loss = evaluate(theta.data_ptr<double>(), grad ? g.data_ptr<double>() : nullptr);
+    if (grad) theta.mutable_grad() = g;
+    return torch::tensor(loss, torch::kDouble);
   };
   auto loss_of = [&]() { return loss_and_grad(false); };
   Calibrator cal;
@@ -428,11 +597,8 @@ Calibrator TrainCalibrator(const std::vector<std::vector<double>>& systems,
     const int64_t k = theta.numel();
     std::vector<double> x(theta.data_ptr<double>(), theta.data_ptr<double>() + k);
     auto eval = [&](const std::vector<double>& at, std::vector<double>* grad) {
-      std::copy(at.begin(), at.end(), theta.data_ptr<double>());
-      const double loss = loss_and_grad(true).item<double>();
-      const double* pg = theta.grad().data_ptr<double>();
-      grad->assign(pg, pg + k);
-      return loss;
+      grad->assign(static_cast<size_t>(k), 0.0);
+      return evaluate(at.data(), grad->data());
     };
     run_steps([&] {
       optimizer.Step(x, eval);

@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include <ATen/Parallel.h>
+
 #include "speakernet/backend/metrics.h"
 #include "speakernet/common/test_util.h"
 
@@ -170,6 +172,37 @@ TEST(QmfCalibration, PlainLbfgsFollowsTorchLbfgs) {
     for (int j = 0; j < 2; ++j) EXPECT_NEAR(a.quality_weights[j], b.quality_weights[j], 1e-9);
     EXPECT_NEAR(a.loss, b.loss, 1e-12);
   }
+}
+
+// The loss and gradient pass cuts the trials into fixed blocks whose sums are added in block
+// order: the fit is bit-identical whatever the number of threads, and its loss is the Cllr of
+// the fitted model computed independently (metrics.cpp).
+TEST(QmfCalibration, FitIsBitIdenticalForOneAndTwoThreadsAndItsLossIsTheCllr) {
+  const Synthetic s = MakeSynthetic(30000, 4);  // 15 blocks: the parallel path
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const Calibrator one = TrainCalibrator({s.score}, DurFeatures(s), s.labels);
+  const Calibrator again = TrainCalibrator({s.score}, DurFeatures(s), s.labels);
+  at::set_num_threads(2);
+  const Calibrator two = TrainCalibrator({s.score}, DurFeatures(s), s.labels);
+  at::set_num_threads(threads);
+  for (const Calibrator* c : {&again, &two}) {
+    EXPECT_EQ(c->steps, one.steps);
+    EXPECT_EQ(c->loss, one.loss);
+    EXPECT_EQ(c->weights, one.weights);
+    EXPECT_EQ(c->bias, one.bias);
+    EXPECT_EQ(c->quality_weights, one.quality_weights);
+  }
+  const double cllr = Cllr(one.Apply({s.score}, DurFeatures(s)), s.labels);
+  EXPECT_NEAR(one.loss, cllr, 1e-12 * cllr);
+  // Large |llr| (softplus above torch's threshold 20, exp far below 1) through the same pass.
+  Vec big;
+  for (double v : s.score) big.push_back(40 * v);
+  CalibrationOptions few;
+  few.max_steps = 2;
+  const Calibrator wide = TrainCalibrator({big}, DurFeatures(s), s.labels, few);
+  const double cllr_wide = Cllr(wide.Apply({big}, DurFeatures(s)), s.labels);
+  EXPECT_NEAR(wide.loss, cllr_wide, 1e-12 * cllr_wide);
 }
 
 TEST(QmfCalibration, QualityFeaturesFromDurationsEmbeddingsAndImposter) {
