@@ -19,7 +19,8 @@ std::string Int8GemmDescription();
 
 // c[i * n + j] = sum_k a[i * k_dim + kk] * b[j * k_dim + kk] in int32 (exact: the caller keeps
 // k_dim * 255 * 128 below 2^31), a [m, k_dim] u8 and b [n, k_dim] s8, both row-major. Threaded by
-// oneDNN (OpenMP): call it outside any parallel region. Requires Int8GemmAvailable().
+// oneDNN (OpenMP) when called outside a parallel region, single-threaded inside one (the AS-norm
+// path calls it from each of its threads, on that thread's rows). Requires Int8GemmAvailable().
 void Int8GemmNT(int64_t m, int64_t n, int64_t k_dim, const uint8_t* a, const int8_t* b, int32_t* c);
 
 }  // namespace speakernet

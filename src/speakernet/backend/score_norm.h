@@ -70,11 +70,9 @@ struct ScoreNormOptions {
   // d <= 1024; otherwise, in double precision and for S-norm the fp32 (fp64) product is used.
   // Measured at VoxCeleb1-E scale on 2 Zen 4 cores: see docs/backend.md.
   bool int8_preselect = true;
-  // Utterances per block: S-norm gives each thread whole blocks; the int8 path computes the
-  // [block_rows, C] int32 product of a block (12 MB for 512 x 5994, in L3) and then each thread
-  // takes its share of the rows (each cohort vector is read once per share when rescoring, so
-  // larger shares reuse it more: 512 was ~10% faster than 256 at VoxCeleb1-E scale). The fp32
-  // path uses super-blocks of max(block_rows, 2048) rows.
+  // Utterances per block: S-norm gives each thread whole blocks; the fp32 AS-norm path uses
+  // super-blocks of max(block_rows, 2048) rows (one BLAS product each). The int8 path ignores it
+  // (fixed 128-row blocks, one thread each: int8_cohort_stats.cpp).
   int64_t block_rows = 512;
 };
 
