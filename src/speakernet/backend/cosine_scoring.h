@@ -11,9 +11,11 @@
 namespace speakernet {
 
 // score = cos(e_enroll - mean, e_test - mean), each vector divided by max(||v||, 1e-8) as in
-// torch.cosine_similarity. mean == nullptr scores the raw embeddings. Every embedding is
-// normalised once, then each trial is one dot product. A trial id missing from the table is an
-// error naming the trial number and id.
+// torch.cosine_similarity. mean == nullptr scores the raw embeddings. Each used embedding's
+// norm is computed once (in double); each trial is one float dot product of the centred rows
+// times both inverse norms, the trials split over OpenMP threads. A trial id missing from the
+// table is an error naming the first such trial and the id (see MapTrialsToRows); a non-finite
+// embedding is an error naming its key.
 std::vector<double> CosineScores(const EmbeddingTable& table, const std::vector<Trial>& trials,
                                  const std::vector<float>* mean = nullptr);
 

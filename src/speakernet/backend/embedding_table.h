@@ -4,7 +4,7 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 namespace speakernet {
@@ -27,9 +27,24 @@ class EmbeddingTable {
   void Add(const std::string& id, std::vector<float> embedding);
 
   const std::vector<float>& Get(const std::string& id) const;  // Error naming id and source
-  bool Has(const std::string& id) const { return index_.count(id) != 0; }
-  // Row number of `id`, or -1 when absent.
-  int64_t IndexOf(const std::string& id) const;
+  bool Has(std::string_view id) const { return IndexOf(id) >= 0; }
+  // Row number of `id`, or -1 when absent. Thread-safe (const, no allocation).
+  int64_t IndexOf(std::string_view id) const { return IndexOf(id, HashKey(id)); }
+  // The same with a precomputed hash == HashKey(id). For batched lookups: PrefetchIndex(hash)
+  // first, PrefetchKey(hash) once that entry is likely cached, then IndexOf(id, hash).
+  int64_t IndexOf(std::string_view id, uint64_t hash) const;
+  // Hints only (no effect on results): bring into cache the index entry a lookup of `hash`
+  // reads first, and the stored key it points to.
+  void PrefetchIndex(uint64_t hash) const {
+    if (!index_.empty()) __builtin_prefetch(&index_[hash & (index_.size() - 1)]);
+  }
+  void PrefetchKey(uint64_t hash) const {
+    if (index_.empty()) return;
+    const IndexEntry& e = index_[hash & (index_.size() - 1)];
+    if (e.row != kNoRow) __builtin_prefetch(key_chars_.data() + e.offset);
+  }
+  // The 64-bit key hash the index uses (fast, not cryptographic).
+  static uint64_t HashKey(std::string_view id);
   const std::vector<float>& Row(size_t i) const { return rows_[i]; }
   int64_t dim() const { return dim_; }
   size_t size() const { return rows_.size(); }
@@ -42,7 +57,17 @@ class EmbeddingTable {
   int64_t dim_ = -1;
   std::vector<std::string> keys_;
   std::vector<std::vector<float>> rows_;
-  std::unordered_map<std::string, size_t> index_;
+  // Flat open-addressing (linear probing) hash index over the keys: a power-of-two number of
+  // entries, at most 70% full; the low bits of HashKey pick the first entry, its high 32 bits are
+  // the tag. A key's characters are compared (in key_chars_, all keys back to back) only when tag
+  // and length match, so a hit reads one entry and one stretch of key_chars_.
+  static constexpr uint32_t kNoRow = 0xffffffffu;
+  struct IndexEntry {
+    uint32_t tag = 0, row = kNoRow, offset = 0, size = 0;  // key = key_chars_[offset, +size)
+  };
+  std::vector<IndexEntry> index_;
+  std::string key_chars_;
+  void Rehash(size_t entries);
 };
 
 // Mean of all embeddings (accumulated in double), e.g. for mean subtraction.

@@ -111,6 +111,41 @@ TEST(EmbeddingTable, ErrorsNameKeyAndSource) {
               HasSubstr("lists 2 keys but"));
 }
 
+TEST(EmbeddingTable, HashIndexFindsEveryKey) {
+  EmbeddingTable empty;
+  EXPECT_EQ(empty.IndexOf("a"), -1);
+  EXPECT_FALSE(empty.Has(""));
+  EmbeddingTable t;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 50000; ++i) {
+    // Short (SSO) keys, VoxCeleb-like 29-character keys, keys differing only in the tail.
+    ids.push_back(i % 3 == 0   ? std::to_string(i)
+                  : i % 3 == 1 ? "id1" + std::to_string(1000 + i % 97) + "/5r0dWxy17C8/" +
+                                     std::to_string(100000 + i) + ".wav"
+                               : std::string(17, 'k') + std::to_string(i));
+  }
+  ids.push_back("");  // the empty key is a key like any other
+  for (size_t i = 0; i < ids.size(); ++i) {
+    t.Add(ids[i], {static_cast<float>(i)});
+    ASSERT_EQ(t.IndexOf(ids[i]), static_cast<int64_t>(i));  // also while the index grows
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(t.IndexOf(ids[i]), static_cast<int64_t>(i)) << ids[i];
+    ASSERT_EQ(t.IndexOf(ids[i], EmbeddingTable::HashKey(ids[i])), static_cast<int64_t>(i));
+    ASSERT_EQ(t.Get(ids[i])[0], static_cast<float>(i));
+    ASSERT_EQ(t.IndexOf(ids[i] + "x"), -1);
+    ASSERT_FALSE(t.Has(ids[i] + " "));
+  }
+  EXPECT_EQ(t.IndexOf("k"), -1);
+  EXPECT_NE(EmbeddingTable::HashKey("ab"), EmbeddingTable::HashKey(std::string("ab\0", 3)));
+  EXPECT_THAT(ErrorOf([&] { t.Add(ids[123], {1.0f}); }),
+              HasSubstr("duplicate key '" + ids[123] + "'"));
+  EXPECT_EQ(t.size(), ids.size());
+  // Copies keep a working index.
+  const EmbeddingTable copy = t;
+  EXPECT_EQ(copy.IndexOf(ids[777]), 777);
+}
+
 TEST(EmbeddingTable, MeanEmbedding) {
   EmbeddingTable t;
   t.Add("a", kA);
