@@ -48,13 +48,19 @@
 //
 // ---- The organisation ----
 //
-// The rows are processed in blocks of kBlockRows, each block by one thread from start to end
-// (threads pull blocks from a shared counter: no barrier, so a thread the OS deschedules on a
-// shared machine does not stall the other): the int8 product of the block ([128, C] int32,
-// oneDNN single-threaded inside the parallel region, ~7.4 us per row at C = 5994, d = 256 on
-// Zen 4), the per-row lists, then two rescoring passes over the whole block in cohort tiles of
-// kTile vectors (256 KB at d = 256, kept in L2 while every row of the block takes its
-// candidates in the tile), with the row held in registers.
+// The rows are processed in blocks of kBlockRows (512), each block by one thread from start to
+// end (threads pull blocks from a shared counter: no barrier, so a thread the OS deschedules on
+// a shared machine does not stall the other). Per 128 rows of the block: the int8 product
+// ([128, C] int32, 3 MB at C = 5994, still in cache for the selection; oneDNN runs
+// single-threaded inside the parallel region, ~7.4 us per row at C = 5994, d = 256 on Zen 4),
+// then the per-row lists. Then two rescoring passes over the whole block in cohort tiles of
+// kTile (512) vectors: the tile stays in L2 while every row of the block takes its candidates in
+// it, with the row held in registers. Rescoring is bound by reading the cohort vectors (1 KB
+// per dot product from L2; ~15-20 ns each, measured): with ~480 rescored per row at
+// VoxCeleb1-E scale it takes about as long as the int8 product.
+// Measured with build/bench/backend_bench 2 5 512 asnorm (VoxCeleb1-E scale, 2 Zen 4 cores):
+// blocks of 128 rows and 256-vector tiles 1.97-2.15 s; 512-row blocks 1.94-1.99 s; tiles of
+// 128 / 512 / 1024 / all: 2.01-2.08 / 1.86-1.88 / 1.86-2.03 / 2.14 s.
 
 namespace speakernet {
 
@@ -69,8 +75,9 @@ namespace {
 #define SN_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-constexpr int64_t kBlockRows = 128;
-constexpr int64_t kTile = 256;
+constexpr int64_t kBlockRows = 512;  // rows rescored together (the cohort is swept once each)
+constexpr int64_t kGemmRows = 128;   // rows per int8 product (its 3 MB output stays in cache)
+constexpr int64_t kTile = 512;      // cohort vectors per rescoring tile (512 KB at d = 256)
 constexpr int64_t kSlack = 8;  // P1 may exceed N by this much (saves bisection steps)
 
 bool HasAvx512() {
@@ -233,8 +240,8 @@ struct Scratch {
         sample(512),
         samplew(512),
         values(static_cast<size_t>(2 * c + 32)),
-        qx(static_cast<size_t>(kBlockRows * d)),
-        prod(static_cast<size_t>(kBlockRows * c)),
+        qx(static_cast<size_t>(kGemmRows * d)),
+        prod(static_cast<size_t>(kGemmRows * c)),
         rows(static_cast<size_t>(kBlockRows)),
         work(static_cast<size_t>(kBlockRows)) {}
 };
@@ -331,32 +338,40 @@ SN_AVX512 BuildCounts BuildLists(const RowInput& r, const Int8Cohort& q, float k
   const __m512 vkeepw = _mm512_set1_ps(keepw), vtsw = _mm512_set1_ps(t_sw);
   const __m512 tiny = _mm512_set1_ps(1e-6f);
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  // Local pointers: through the vectors' data() the compiler reloaded them after every store.
+  const float* residual = q.residual.data();
+  const float* norm = q.norm.data();
+  int32_t* lj = s.j.data();
+  float* la = s.a.data();
+  float* lup = s.up.data();
+  int32_t* ljw = s.jw.data();
+  float* law = s.aw.data();
+  float* lupw = s.upw.data();
   BuildCounts bc;
   for (int64_t j0 = 0; j0 < q.c; j0 += 16) {
     const __mmask16 live = LiveMask(q.c - j0);
     const __m512 a = Approx16(r, q, j0, live);
-    const __m512 eps =
-        _mm512_fmadd_ps(vax, _mm512_maskz_loadu_ps(live, q.residual.data() + j0), ve);
+    const __m512 eps = _mm512_fmadd_ps(vax, _mm512_maskz_loadu_ps(live, residual + j0), ve);
     const __m512 up = _mm512_add_ps(a, eps);
     const __m512i jj = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(j0)), iota);
     bc.above += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, a, vts, _CMP_GE_OQ));
     const __mmask16 m = _mm512_mask_cmp_ps_mask(live, up, vkeep, _CMP_GE_OQ);
     if (m) {  // compress into a register, then a plain store (compress-to-memory is slow on Zen 4)
-      _mm512_storeu_si512(s.j.data() + bc.n, _mm512_maskz_compress_epi32(m, jj));
-      _mm512_storeu_ps(s.a.data() + bc.n, _mm512_maskz_compress_ps(m, a));
-      _mm512_storeu_ps(s.up.data() + bc.n, _mm512_maskz_compress_ps(m, up));
+      _mm512_storeu_si512(lj + bc.n, _mm512_maskz_compress_epi32(m, jj));
+      _mm512_storeu_ps(la + bc.n, _mm512_maskz_compress_ps(m, a));
+      _mm512_storeu_ps(lup + bc.n, _mm512_maskz_compress_ps(m, up));
       bc.n += __builtin_popcount(m);
     }
     if (imposter) {
-      const __m512 n = _mm512_maskz_loadu_ps(live, q.norm.data() + j0);
+      const __m512 n = _mm512_maskz_loadu_ps(live, norm + j0);
       const __m512 w = _mm512_mul_ps(a, n);
       const __m512 wup = _mm512_fmadd_ps(_mm512_add_ps(eps, tiny), n, w);
       bc.abovew += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, w, vtsw, _CMP_GE_OQ));
       const __mmask16 mw = _mm512_mask_cmp_ps_mask(live, wup, vkeepw, _CMP_GE_OQ);
       if (mw) {
-        _mm512_storeu_si512(s.jw.data() + bc.nw, _mm512_maskz_compress_epi32(mw, jj));
-        _mm512_storeu_ps(s.aw.data() + bc.nw, _mm512_maskz_compress_ps(mw, w));
-        _mm512_storeu_ps(s.upw.data() + bc.nw, _mm512_maskz_compress_ps(mw, wup));
+        _mm512_storeu_si512(ljw + bc.nw, _mm512_maskz_compress_epi32(mw, jj));
+        _mm512_storeu_ps(law + bc.nw, _mm512_maskz_compress_ps(mw, w));
+        _mm512_storeu_ps(lupw + bc.nw, _mm512_maskz_compress_ps(mw, wup));
         bc.nw += __builtin_popcount(mw);
       }
     }
@@ -568,18 +583,27 @@ void ProcessBlock(const float* x, const double* xn, int64_t r0, int64_t rows, co
                   int64_t n, bool imposter, RowDotsFn dots, Scratch& s, CohortStats* stats) {
   constexpr double kU = 1.0 / (1 << 24);
   const int64_t c = q.c, d = q.d;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + (r0 + r) * d;
-    const QuantInfo info = Quantise(xr, d, s.qx.data() + r * d, 128);
-    // eps_j = ax |rc_j| + e: e bounds |rx| |c_j|, the fp32 dot's rounding, the two roundings of
-    // a_j and the float arithmetic of the bounds (see the derivation at the top).
-    const double e = static_cast<double>(info.residual) * q.len_max +
-                     (d + 20) * kU * 1.02 * info.len * q.len_max +
-                     2.001 * kU * info.hat * q.hat_max + 1e-6;
-    s.rows[r] = {s.prod.data() + r * c, info.scale, info.hat, RoundUp(e)};
+  for (int64_t g0 = 0; g0 < rows; g0 += kGemmRows) {
+    const int64_t g = std::min(kGemmRows, rows - g0);
+    for (int64_t r = 0; r < g; ++r) {
+      const float* xr = x + (r0 + g0 + r) * d;
+      const QuantInfo info = Quantise(xr, d, s.qx.data() + r * d, 128);
+      // eps_j = ax |rc_j| + e: e bounds |rx| |c_j|, the fp32 dot's rounding, the two roundings
+      // of a_j and the float arithmetic of the bounds (see the derivation at the top).
+      const double e = static_cast<double>(info.residual) * q.len_max +
+                       (d + 20) * kU * 1.02 * info.len * q.len_max +
+                       2.001 * kU * info.hat * q.hat_max + 1e-6;
+      s.rows[r] = {s.prod.data() + r * c, info.scale, info.hat, RoundUp(e)};
+    }
+    Int8GemmNT(g, c, d, s.qx.data(), q.q.data(), s.prod.data());
+    for (int64_t r = 0; r < g; ++r) {
+      if (r + 1 < g) {  // the next row's products (24 KB at C = 5994) into L2 meanwhile
+        const char* next = reinterpret_cast<const char*>(s.rows[r + 1].prod);
+        for (int64_t b = 0; b < c * 4; b += 64) __builtin_prefetch(next + b);
+      }
+      SelectRow(s.rows[r], q, n, imposter, s, s.work[g0 + r]);
+    }
   }
-  Int8GemmNT(rows, c, d, s.qx.data(), q.q.data(), s.prod.data());
-  for (int64_t r = 0; r < rows; ++r) SelectRow(s.rows[r], q, n, imposter, s, s.work[r]);
   std::vector<Job> jobs;
   for (int phase = 0; phase < 2; ++phase) {
     jobs.clear();
