@@ -319,15 +319,80 @@ std::vector<CohortStats> ComputeCohortStats(const EmbeddingTable& table,
   return Stats(p, cohort, options, mean);
 }
 
+size_t CohortStatsCache::size() const {
+  return static_cast<size_t>(std::count(have_.begin(), have_.end(), uint8_t{1}));
+}
+
+namespace {
+
+// The statistics of the prepared rows p (table rows `used`, in slot order), through `cache`:
+// only the rows it lacks are computed, then added to it.
+std::vector<CohortStats> CachedStats(Prepared& p, const std::vector<size_t>& used,
+                                     const Cohort& cohort, const ScoreNormOptions& options,
+                                     const std::vector<float>* mean,
+                                     std::vector<CohortStats>& by_row, std::vector<uint8_t>& have) {
+  std::vector<size_t> missing;  // slots
+  for (size_t k = 0; k < used.size(); ++k) {
+    if (!have[used[k]]) missing.push_back(k);
+  }
+  if (!missing.empty()) {
+    const size_t d = static_cast<size_t>(cohort.dim);
+    Prepared sub;
+    sub.norms.resize(missing.size());
+    if (options.double_precision) {
+      sub.xd.resize(missing.size() * d);
+    } else {
+      sub.xf.resize(missing.size() * d);
+    }
+    for (size_t i = 0; i < missing.size(); ++i) {
+      const size_t k = missing[i];
+      sub.norms[i] = p.norms[k];
+      if (options.double_precision) {
+        std::copy_n(p.xd.data() + k * d, d, sub.xd.data() + i * d);
+      } else {
+        std::copy_n(p.xf.data() + k * d, d, sub.xf.data() + i * d);
+      }
+    }
+    const std::vector<CohortStats> fresh = Stats(sub, cohort, options, mean);
+    for (size_t i = 0; i < missing.size(); ++i) {
+      by_row[used[missing[i]]] = fresh[i];
+      have[used[missing[i]]] = 1;
+    }
+  }
+  std::vector<CohortStats> stats(used.size());
+  for (size_t k = 0; k < used.size(); ++k) stats[k] = by_row[used[k]];
+  return stats;
+}
+
+}  // namespace
+
 NormalizedScores ScoreNorm(const EmbeddingTable& table, const std::vector<Trial>& trials,
                            const Cohort& cohort, const ScoreNormOptions& options,
-                           const std::vector<float>* mean) {
+                           const std::vector<float>* mean, CohortStatsCache* cache) {
   CheckInputs(table, cohort, options, mean);
   const TrialRows mapped = MapTrialsToRows(table, trials);
   const std::vector<std::pair<int64_t, int64_t>>& pairs = mapped.pairs;
   const int64_t nt = static_cast<int64_t>(trials.size());
   Prepared p = PrepareRows(table, mapped.used, options, mean);
-  const std::vector<CohortStats> stats = Stats(p, cohort, options, mean);
+  std::vector<CohortStats> stats;
+  if (cache == nullptr) {
+    stats = Stats(p, cohort, options, mean);
+  } else {
+    const std::string key = fmt::format(
+        "{} {} {} {} {} {} {} {}", table.size(), table.dim(), cohort.size(),
+        static_cast<int>(options.method), options.top_n, options.imposter,
+        options.double_precision, options.int8_preselect);
+    if (cache->table_ != &table || cache->cohort_ != &cohort || cache->mean_ != mean ||
+        cache->key_ != key) {
+      cache->table_ = &table;
+      cache->cohort_ = &cohort;
+      cache->mean_ = mean;
+      cache->key_ = key;
+      cache->stats_.assign(table.size(), CohortStats{});
+      cache->have_.assign(table.size(), 0);
+    }
+    stats = CachedStats(p, mapped.used, cohort, options, mean, cache->stats_, cache->have_);
+  }
 
   const int64_t d = table.dim();
   NormalizedScores out;

@@ -98,11 +98,33 @@ struct NormalizedScores {
   std::vector<double> enroll_imposter, test_imposter;
 };
 
+// Cohort statistics by table row, kept between ScoreNorm calls over the same table, cohort,
+// mean and options, so that utterances shared by several trial lists (QMF: the evaluation and
+// the calibration trials) get their statistics once. A call with other inputs (other objects,
+// or a table or cohort of another size, other options) drops what the cache held. The objects
+// are recognised by address: do not modify the table or cohort while a cache refers to them.
+class CohortStatsCache {
+ public:
+  size_t size() const;  // utterances whose statistics are held
+ private:
+  friend NormalizedScores ScoreNorm(const EmbeddingTable&, const std::vector<Trial>&,
+                                    const Cohort&, const ScoreNormOptions&,
+                                    const std::vector<float>*, CohortStatsCache*);
+  const EmbeddingTable* table_ = nullptr;
+  const Cohort* cohort_ = nullptr;
+  const std::vector<float>* mean_ = nullptr;
+  std::string key_;                 // sizes and options
+  std::vector<CohortStats> stats_;  // by table row
+  std::vector<uint8_t> have_;
+};
+
 // Cosine-scores `trials` (as CosineScores: mean subtracted, eps 1e-8) and normalises each score
-// with the enroll and test utterances' cohort statistics, each computed once. A trial id missing
-// from the table is an error naming the trial; the cohort and mean dimensions must match.
+// with the enroll and test utterances' cohort statistics, each computed once (and, with a
+// cache, reused from and added to it). A trial id missing from the table is an error naming the
+// trial; the cohort and mean dimensions must match.
 NormalizedScores ScoreNorm(const EmbeddingTable& table, const std::vector<Trial>& trials,
                            const Cohort& cohort, const ScoreNormOptions& options,
-                           const std::vector<float>* mean = nullptr);
+                           const std::vector<float>* mean = nullptr,
+                           CohortStatsCache* cache = nullptr);
 
 }  // namespace speakernet

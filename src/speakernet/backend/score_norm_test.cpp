@@ -346,6 +346,50 @@ TEST(ScoreNorm, ComputeCohortStatsByHand) {
   EXPECT_NEAR(s.imposter, -1.0 / 3.0, 1e-12);
 }
 
+// The cache must give the scores of uncached calls (each list on its own, against the naive
+// reference), compute only the utterances it lacks, and start afresh when the inputs change.
+TEST(ScoreNorm, StatsCacheReusesSharedUtterancesAndResetsOnOtherInputs) {
+  const EmbeddingTable table = RandomTable(60, 16, 81);
+  const Cohort cohort = RandomCohort(40, 16, 82);
+  const std::vector<float> mean = MeanEmbedding(table);
+  const std::vector<Trial> first = RandomTrials(50, 30, 83);   // utterances u0..u29
+  const std::vector<Trial> second = RandomTrials(50, 60, 84);  // u0..u59, partly shared
+  ScoreNormOptions o;
+  o.top_n = 7;
+  o.double_precision = true;
+  CohortStatsCache cache;
+  const NormalizedScores a = ScoreNorm(table, first, cohort, o, &mean, &cache);
+  const size_t after_first = cache.size();
+  EXPECT_GT(after_first, 0u);
+  EXPECT_LE(after_first, 30u);
+  const NormalizedScores b = ScoreNorm(table, second, cohort, o, &mean, &cache);
+  EXPECT_GT(cache.size(), after_first);
+  EXPECT_LE(cache.size(), 60u);
+  ExpectNear(a.scores, NaiveScoreNorm(table, first, cohort, 7, &mean, true).norm, 1e-9, "first");
+  const RefScores ref = NaiveScoreNorm(table, second, cohort, 7, &mean, true);
+  ExpectNear(b.scores, ref.norm, 1e-9, "second, partly from the cache");
+  ExpectNear(b.test_imposter, ref.test_imp, 1e-9, "imposter, partly from the cache");
+  // Other options: statistics for top-12 must not come from the top-7 cache.
+  o.top_n = 12;
+  const NormalizedScores c = ScoreNorm(table, second, cohort, o, &mean, &cache);
+  ExpectNear(c.scores, NaiveScoreNorm(table, second, cohort, 12, &mean, true).norm, 1e-9,
+             "top-12 after a top-7 cache");
+  // Another table of the same size: nothing may be reused.
+  const EmbeddingTable other = RandomTable(60, 16, 85);
+  const std::vector<float> other_mean = MeanEmbedding(other);
+  const NormalizedScores e = ScoreNorm(other, second, cohort, o, &other_mean, &cache);
+  ExpectNear(e.scores, NaiveScoreNorm(other, second, cohort, 12, &other_mean, true).norm, 1e-9,
+             "another table");
+  // The float path (int8 preselection where available): cached = uncached.
+  ScoreNormOptions f;
+  f.top_n = 7;
+  CohortStatsCache fcache;
+  ScoreNorm(table, first, cohort, f, &mean, &fcache);
+  const NormalizedScores g = ScoreNorm(table, second, cohort, f, &mean, &fcache);
+  const NormalizedScores h = ScoreNorm(table, second, cohort, f, &mean);
+  ExpectNear(g.scores, h.scores, 1e-6, "float path, cached vs not");
+}
+
 TEST(Cohort, AveragesL2NormalisedEmbeddingsBySpeaker) {
   EmbeddingTable t;
   t.Add("a1", {3, 4});    // -> (0.6, 0.8)

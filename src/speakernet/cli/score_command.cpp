@@ -193,6 +193,9 @@ void AddScoreCommand(CLI::App& app) {
 
     // The chain up to (not including) calibration; every stage when `all`, else only the last.
     // The quality features of the trials come along (the imposter one from the cohort pass).
+    // Utterances of the calibration trials that are also in the evaluation trials (same table)
+    // reuse their cohort statistics.
+    CohortStatsCache stats_cache;
     auto run_chain = [&](const EmbeddingTable& t, const std::vector<Trial>& tr, bool all,
                          const std::string& utt2dur, QualityFeatures* quality) {
       std::vector<Stage> stages;
@@ -204,7 +207,7 @@ void AddScoreCommand(CLI::App& app) {
       }
       NormalizedScores normalized;
       if (cohort) {
-        normalized = ScoreNorm(t, tr, *cohort, norm_options, mean_ptr);
+        normalized = ScoreNorm(t, tr, *cohort, norm_options, mean_ptr, &stats_cache);
         const bool as = norm_options.method == ScoreNormMethod::kASNorm;
         stages.push_back({as ? "asnorm" : "snorm",
                           std::string(mean_ptr ? "_submean" : "") +
