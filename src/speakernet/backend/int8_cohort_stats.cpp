@@ -12,6 +12,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "speakernet/backend/int8_gemm.h"
@@ -95,8 +96,7 @@ SN_AVX512 inline __mmask16 LiveMask(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
 }
 
-// Lane reductions through memory, once per row (GCC 12's _mm512_reduce_* intrinsics trip
-// -Wmaybe-uninitialized).
+// Lane reductions through memory (a few per row; not on a hot path).
 SN_AVX512 inline float LaneMax(__m512 v) {
   alignas(64) float l[16];
   _mm512_store_ps(l, v);
@@ -480,9 +480,8 @@ SN_AVX512 __attribute__((flatten)) top_n::TopStats ListStats(const Lists& l, con
   return top_n::TopMeanVar(v, m, n, v + m);
 }
 
-// Sum of the 16 lanes, as a fixed tree of full-width shuffles and adds. (The masked forms with
-// an explicit source: GCC 12's unmasked ones and _mm512_reduce_add_ps use _mm512_undefined_ps
-// and trip -Wmaybe-uninitialized.)
+// Sum of the 16 lanes, as a fixed tree of full-width shuffles and adds (the same order for every
+// dot product).
 SN_AVX512 inline float LaneSum(__m512 v) {
   constexpr __mmask16 kAll = 0xFFFF;
   v = _mm512_add_ps(v, _mm512_mask_shuffle_f32x4(v, kAll, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
