@@ -261,6 +261,34 @@ TEST(ScoreNorm, Int8PreselectionIsExactInSmallDimensionsAndLargeN) {
   ExpectPreselectionExact(RandomTable(50, 256, 57), RandomCohort(100, 256, 58), 1);
 }
 
+// Several 512-row blocks shared by 1, 2 or 3 threads (each thread runs its own blocks, pulled
+// from a counter): the statistics must not depend on which thread did a block, and stay exact.
+TEST(ScoreNorm, Int8PreselectionIsThreadCountIndependent) {
+  const EmbeddingTable table = RandomTable(1300, 64, 61);
+  const Cohort cohort = RandomCohort(2500, 64, 62);
+  const std::vector<std::string> ids(table.keys().begin(), table.keys().end());
+  const std::vector<float> mean = MeanEmbedding(table);
+  ScoreNormOptions o;
+  o.top_n = 200;
+  const int threads = at::get_num_threads();
+  std::vector<std::vector<CohortStats>> runs;
+  for (int t : {1, 2, 3}) {
+    at::set_num_threads(t);
+    runs.push_back(ComputeCohortStats(table, ids, cohort, o, &mean));
+  }
+  at::set_num_threads(threads);
+  for (size_t r = 1; r < runs.size(); ++r) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      ASSERT_EQ(runs[r][i].mean, runs[0][i].mean) << "row " << i << ", run " << r;
+      ASSERT_EQ(runs[r][i].std, runs[0][i].std) << "row " << i << ", run " << r;
+      ASSERT_EQ(runs[r][i].imposter, runs[0][i].imposter) << "row " << i << ", run " << r;
+    }
+  }
+  at::set_num_threads(2);
+  ExpectPreselectionExact(table, cohort, 200);
+  at::set_num_threads(threads);
+}
+
 TEST(ScoreNorm, SNormMatchesNaiveReference) {
   CheckAgainstNaive(80, 16, 40, 0, ScoreNormMethod::kSNorm, true, true, 1e-6);
   CheckAgainstNaive(60, 24, 1500, 0, ScoreNormMethod::kSNorm, false, true, 1e-6, 5);
