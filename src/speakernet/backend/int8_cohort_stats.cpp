@@ -338,7 +338,8 @@ SN_AVX512 BuildCounts BuildLists(const RowInput& r, const Int8Cohort& q, float k
   const __m512 vkeepw = _mm512_set1_ps(keepw), vtsw = _mm512_set1_ps(t_sw);
   const __m512 tiny = _mm512_set1_ps(1e-6f);
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  // Local pointers: through the vectors' data() the compiler reloaded them after every store.
+  // Local pointers and counters: through the vectors' data() and the returned struct the
+  // compiler reloaded them after every store (a store-to-load chain per iteration).
   const float* residual = q.residual.data();
   const float* norm = q.norm.data();
   int32_t* lj = s.j.data();
@@ -347,35 +348,40 @@ SN_AVX512 BuildCounts BuildLists(const RowInput& r, const Int8Cohort& q, float k
   int32_t* ljw = s.jw.data();
   float* law = s.aw.data();
   float* lupw = s.upw.data();
-  BuildCounts bc;
+  int64_t n_a = 0, n_w = 0, above = 0, abovew = 0;
   for (int64_t j0 = 0; j0 < q.c; j0 += 16) {
     const __mmask16 live = LiveMask(q.c - j0);
     const __m512 a = Approx16(r, q, j0, live);
     const __m512 eps = _mm512_fmadd_ps(vax, _mm512_maskz_loadu_ps(live, residual + j0), ve);
     const __m512 up = _mm512_add_ps(a, eps);
     const __m512i jj = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(j0)), iota);
-    bc.above += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, a, vts, _CMP_GE_OQ));
+    above += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, a, vts, _CMP_GE_OQ));
     const __mmask16 m = _mm512_mask_cmp_ps_mask(live, up, vkeep, _CMP_GE_OQ);
     if (m) {  // compress into a register, then a plain store (compress-to-memory is slow on Zen 4)
-      _mm512_storeu_si512(lj + bc.n, _mm512_maskz_compress_epi32(m, jj));
-      _mm512_storeu_ps(la + bc.n, _mm512_maskz_compress_ps(m, a));
-      _mm512_storeu_ps(lup + bc.n, _mm512_maskz_compress_ps(m, up));
-      bc.n += __builtin_popcount(m);
+      _mm512_storeu_si512(lj + n_a, _mm512_maskz_compress_epi32(m, jj));
+      _mm512_storeu_ps(la + n_a, _mm512_maskz_compress_ps(m, a));
+      _mm512_storeu_ps(lup + n_a, _mm512_maskz_compress_ps(m, up));
+      n_a += __builtin_popcount(m);
     }
     if (imposter) {
       const __m512 n = _mm512_maskz_loadu_ps(live, norm + j0);
       const __m512 w = _mm512_mul_ps(a, n);
       const __m512 wup = _mm512_fmadd_ps(_mm512_add_ps(eps, tiny), n, w);
-      bc.abovew += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, w, vtsw, _CMP_GE_OQ));
+      abovew += __builtin_popcount(_mm512_mask_cmp_ps_mask(live, w, vtsw, _CMP_GE_OQ));
       const __mmask16 mw = _mm512_mask_cmp_ps_mask(live, wup, vkeepw, _CMP_GE_OQ);
       if (mw) {
-        _mm512_storeu_si512(ljw + bc.nw, _mm512_maskz_compress_epi32(mw, jj));
-        _mm512_storeu_ps(law + bc.nw, _mm512_maskz_compress_ps(mw, w));
-        _mm512_storeu_ps(lupw + bc.nw, _mm512_maskz_compress_ps(mw, wup));
-        bc.nw += __builtin_popcount(mw);
+        _mm512_storeu_si512(ljw + n_w, _mm512_maskz_compress_epi32(mw, jj));
+        _mm512_storeu_ps(law + n_w, _mm512_maskz_compress_ps(mw, w));
+        _mm512_storeu_ps(lupw + n_w, _mm512_maskz_compress_ps(mw, wup));
+        n_w += __builtin_popcount(mw);
       }
     }
   }
+  BuildCounts bc;
+  bc.n = n_a;
+  bc.nw = n_w;
+  bc.above = above;
+  bc.abovew = abovew;
   return bc;
 }
 
