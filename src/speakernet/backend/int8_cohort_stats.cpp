@@ -102,6 +102,11 @@ SN_AVX512 inline float LaneMax(__m512 v) {
   _mm512_store_ps(l, v);
   return *std::max_element(l, l + 16);
 }
+SN_AVX512 inline float LaneMin(__m512 v) {
+  alignas(64) float l[16];
+  _mm512_store_ps(l, v);
+  return *std::min_element(l, l + 16);
+}
 SN_AVX512 inline double LaneSum(__m512d v) {
   alignas(64) double l[8];
   _mm512_store_pd(l, v);
@@ -273,6 +278,13 @@ SN_AVX512 float MaxOf(const float* v, int64_t m) {
   }
   return LaneMax(mx);
 }
+SN_AVX512 float MinOf(const float* v, int64_t m) {
+  __m512 mn = _mm512_set1_ps(kInf);
+  for (int64_t i = 0; i < m; i += 16) {
+    mn = _mm512_mask_min_ps(mn, LiveMask(m - i), mn, _mm512_maskz_loadu_ps(LiveMask(m - i), v + i));
+  }
+  return LaneMin(mn);
+}
 
 // A threshold t >= lo with k <= #{v >= t} <= k + slack where possible (ties can keep more), by
 // bisection; #{v >= lo} >= k is required.
@@ -319,11 +331,8 @@ SN_AVX512 void SampleThresholds(const RowInput& r, const Int8Cohort& q, int64_t 
   const double expect = static_cast<double>(n) * ns / q.c;
   const int64_t rank =
       std::min<int64_t>(ns, static_cast<int64_t>(expect + 1.5 * std::sqrt(expect) + 2));
-  *t_s = ApproxThreshold(s.sample.data(), ns, rank, 4, -LaneMax(_mm512_sub_ps(_mm512_setzero_ps(), lo)));
-  if (imposter) {
-    *t_sw = ApproxThreshold(s.samplew.data(), ns, rank, 4,
-                            -LaneMax(_mm512_sub_ps(_mm512_setzero_ps(), low)));
-  }
+  *t_s = ApproxThreshold(s.sample.data(), ns, rank, 4, LaneMin(lo));
+  if (imposter) *t_sw = ApproxThreshold(s.samplew.data(), ns, rank, 4, LaneMin(low));
 }
 
 // Step 1's pass over the row: L = {j : up_j >= keep} (and Lw = {j : wup_j >= keepw}) into the
@@ -389,14 +398,8 @@ SN_AVX512 BuildCounts BuildLists(const RowInput& r, const Int8Cohort& q, float k
 // candidates of P2 (the rest of L with up_j >= t0).
 SN_AVX512 void TakeList(const int32_t* j, const float* a, const float* up, int64_t m, float t_s,
                         int64_t n, float margin_max, Lists& l) {
-  float start = t_s;  // #{a_j >= t_s} >= n (checked), else the minimum
-  if (!(start > -kInf)) {
-    __m512 mn = _mm512_set1_ps(kInf);
-    for (int64_t i = 0; i < m; i += 16) {
-      mn = _mm512_mask_min_ps(mn, LiveMask(m - i), mn, _mm512_maskz_loadu_ps(LiveMask(m - i), a + i));
-    }
-    start = -LaneMax(_mm512_sub_ps(_mm512_setzero_ps(), mn));
-  }
+  // #{a_j >= t_s} >= n (checked), else the whole row is in L and its minimum will do.
+  const float start = t_s > -kInf ? t_s : MinOf(a, m);
   l.t1 = ApproxThreshold(a, m, n, kSlack, start);
   l.t0 = l.t1 - margin_max;
   l.resc[0].Reserve(m + 16);
@@ -457,8 +460,7 @@ SN_AVX512 void OrderedValues(const Lists& l, int p, const float* weight, float* 
 SN_AVX512 void ExtendList(const float* weight, Scratch& s, Lists& l) {
   float* v = s.values.data();
   OrderedValues(l, 0, weight, v);
-  float tau1 = kInf;
-  for (int64_t i = 0; i < l.val[0].n; ++i) tau1 = std::min(tau1, v[i]);
+  const float tau1 = MinOf(v, l.val[0].n);
   const __m512 vt = _mm512_set1_ps(std::max(tau1, l.t0));
   const int64_t m = l.rest_j.n;
   l.resc[1].Reserve(m + 16);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "speakernet/backend/cosine_scoring.h"
+#include "speakernet/backend/trial_index.h"
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/text_table.h"
 
@@ -404,28 +405,24 @@ QualityFeatures EmbeddingQuality(const EmbeddingTable& table, const std::vector<
   SN_CHECK(mean == nullptr || static_cast<int64_t>(mean->size()) == table.dim(),
            "embedding quality: mean of dimension {} for embeddings of dimension {} in {}",
            mean ? mean->size() : 0, table.dim(), table.source());
-  std::vector<double> norm(table.size(), -1.0);
-  auto norm_of = [&](const std::string& id, size_t t) {
-    const int64_t i = table.IndexOf(id);
-    SN_CHECK(i >= 0, "trial #{} ('{}' '{}'): no embedding for '{}' in {}", t + 1,
-             trials[t].enroll, trials[t].test, id, table.source());
-    double& n = norm[static_cast<size_t>(i)];
-    if (n < 0) {
-      const std::vector<float>& e = table.Row(static_cast<size_t>(i));
-      double sq = 0;
-      for (int64_t j = 0; j < table.dim(); ++j) {
-        const double v = static_cast<double>(e[j]) - (mean ? (*mean)[j] : 0.0f);
-        sq += v * v;
-      }
-      n = std::sqrt(sq);
+  // Each used embedding's norm once; a missing id names the first trial that has one.
+  const TrialRows mapped = MapTrialsToRows(table, trials);
+  std::vector<double> norm(mapped.used.size());
+  for (size_t k = 0; k < mapped.used.size(); ++k) {
+    const std::vector<float>& e = table.Row(mapped.used[k]);
+    double sq = 0;
+    for (int64_t j = 0; j < table.dim(); ++j) {
+      const double v = static_cast<double>(e[j]) - (mean ? (*mean)[j] : 0.0f);
+      sq += v * v;
     }
-    return n;
-  };
+    norm[k] = std::sqrt(sq);
+  }
   QualityFeatures q;
   q.names = {"embedding_min_norm", "embedding_max_norm"};
   q.columns.assign(2, std::vector<double>(trials.size()));
   for (size_t t = 0; t < trials.size(); ++t) {
-    const double a = norm_of(trials[t].enroll, t), b = norm_of(trials[t].test, t);
+    const double a = norm[static_cast<size_t>(mapped.pairs[t].first)];
+    const double b = norm[static_cast<size_t>(mapped.pairs[t].second)];
     q.columns[0][t] = std::min(a, b);
     q.columns[1][t] = std::max(a, b);
   }

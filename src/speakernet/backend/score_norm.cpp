@@ -7,9 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
-#include <limits>
 #include <map>
-#include <memory>
 #include <type_traits>
 #include <unordered_set>
 
@@ -23,7 +21,6 @@ namespace speakernet {
 
 namespace {
 
-using top_n::KthLargest;
 using top_n::TopMeanVar;
 using top_n::TopStats;
 
