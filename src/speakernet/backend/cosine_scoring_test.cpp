@@ -12,10 +12,8 @@
 #include <sstream>
 
 #include "speakernet/common/error.h"
+#include "speakernet/common/scoped_omp_threads.h"
 #include "speakernet/common/test_util.h"
-
-extern "C" void omp_set_num_threads(int) __attribute__((weak));
-extern "C" int omp_get_max_threads() __attribute__((weak));
 
 namespace speakernet {
 namespace {
@@ -86,22 +84,6 @@ TEST(CosineScoring, MatchesDirectFormulaWithAndWithoutMean) {
   }
 }
 
-// Sets the OpenMP thread count for a scope (where libgomp is linked).
-class OmpThreads {
- public:
-  explicit OmpThreads(int n) {
-    if (omp_set_num_threads != nullptr && omp_get_max_threads != nullptr) {
-      old_ = omp_get_max_threads();
-      omp_set_num_threads(n);
-    }
-  }
-  ~OmpThreads() {
-    if (old_ > 0) omp_set_num_threads(old_);
-  }
-
- private:
-  int old_ = 0;
-};
 
 // The scores as the previous implementation computed them: each used vector centred and
 // normalised in float (norm summed in double), then an 8-accumulator float dot product.
@@ -155,7 +137,7 @@ TEST(CosineScoring, MatchesPreviousImplementationOnLargeLists) {
       }
       EXPECT_LT(worst, 1e-6) << "dim " << dim;
       for (int threads : {1, 3}) {
-        OmpThreads scope(threads);
+        test::ScopedOmpThreads scope(threads);
         EXPECT_EQ(CosineScores(table, trials, m), scores) << threads << " threads";
       }
     }

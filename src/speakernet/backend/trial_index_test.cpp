@@ -11,11 +11,8 @@
 
 #include "speakernet/common/error.h"
 #include "speakernet/common/kaldi_io.h"
+#include "speakernet/common/scoped_omp_threads.h"
 #include "speakernet/common/test_util.h"
-
-// Set only when libgomp is linked (speakernet_backend links it when OpenMP is found).
-extern "C" void omp_set_num_threads(int) __attribute__((weak));
-extern "C" int omp_get_max_threads() __attribute__((weak));
 
 namespace speakernet {
 namespace {
@@ -58,21 +55,6 @@ TrialRows NaiveMap(const EmbeddingTable& table, const std::vector<Trial>& trials
   return out;
 }
 
-class Threads {  // sets the OpenMP thread count for a scope
- public:
-  explicit Threads(int n) {
-    if (omp_set_num_threads != nullptr && omp_get_max_threads != nullptr) {
-      old_ = omp_get_max_threads();
-      omp_set_num_threads(n);
-    }
-  }
-  ~Threads() {
-    if (old_ > 0) omp_set_num_threads(old_);
-  }
-
- private:
-  int old_ = 0;
-};
 
 TEST(TrialIndex, SlotsInOrderOfFirstAppearance) {
   const EmbeddingTable t = Table({"a", "b", "c", "d", "unused"});
@@ -111,7 +93,7 @@ TEST(TrialIndex, MissingIdNamesTheFirstBadTrial) {
   trials[20010].test = "first";
   trials[20011].enroll = "second";
   for (int threads : {1, 2, 3}) {
-    Threads scope(threads);
+    test::ScopedOmpThreads scope(threads);
     EXPECT_EQ(ErrorOf([&] { MapTrialsToRows(t, trials); }),
               "trial #20011 ('a' 'first'): no embedding for 'first' in <memory>")
         << threads << " threads";
@@ -147,7 +129,7 @@ TEST(TrialIndex, AgreesWithNaiveMapOnRandomData) {
     }
     const TrialRows ref = NaiveMap(t, trials);
     for (int threads : {1, 2, 3}) {
-      Threads scope(threads);
+      test::ScopedOmpThreads scope(threads);
       const TrialRows r = MapTrialsToRows(t, trials);
       EXPECT_EQ(r.used, ref.used) << "grouped " << grouped << ", " << threads << " threads";
       EXPECT_EQ(r.pairs, ref.pairs) << "grouped " << grouped << ", " << threads << " threads";
