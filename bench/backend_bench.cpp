@@ -27,12 +27,12 @@
 #include <string>
 #include <vector>
 
-#include "speakernet/backend/cosine_scoring.h"
-#include "speakernet/backend/embedding_table.h"
-#include "speakernet/backend/int8_gemm.h"
-#include "speakernet/backend/metrics.h"
-#include "speakernet/backend/qmf_calibration.h"
-#include "speakernet/backend/score_norm.h"
+#include "speakernet/scoring/cosine_scoring.h"
+#include "speakernet/scoring/embedding_table.h"
+#include "speakernet/scoring/int8_gemm.h"
+#include "speakernet/scoring/metrics.h"
+#include "speakernet/scoring/qmf_calibration.h"
+#include "speakernet/scoring/score_norm.h"
 #include "bench_util.h"
 
 using namespace speakernet;

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "speakernet/backend/embedding_extractor.h"
+#include "speakernet/inference/embedding_extractor.h"
 #include "speakernet/common/kaldi_io.h"
 #include "speakernet/common/logging.h"
 #include "speakernet/common/runtime.h"

@@ -5,10 +5,10 @@
 // (e.g. written by `speakernet score --stage-dir`).
 #include <memory>
 
-#include "speakernet/backend/cosine_scoring.h"
-#include "speakernet/backend/metrics.h"
-#include "speakernet/backend/qmf_calibration.h"
-#include "speakernet/backend/trials.h"
+#include "speakernet/scoring/cosine_scoring.h"
+#include "speakernet/scoring/metrics.h"
+#include "speakernet/scoring/qmf_calibration.h"
+#include "speakernet/scoring/trials.h"
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
 #include "speakernet/common/logging.h"

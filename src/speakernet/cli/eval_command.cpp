@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <memory>
 
-#include "speakernet/backend/cosine_scoring.h"
-#include "speakernet/backend/metrics.h"
-#include "speakernet/backend/results_table.h"
-#include "speakernet/backend/trials.h"
+#include "speakernet/scoring/cosine_scoring.h"
+#include "speakernet/scoring/metrics.h"
+#include "speakernet/scoring/results_table.h"
+#include "speakernet/scoring/trials.h"
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/error.h"

@@ -1,6 +1,6 @@
 #include <spdlog/spdlog.h>
 
-#include "speakernet/backend/embedding_extractor.h"
+#include "speakernet/inference/embedding_extractor.h"
 #include "speakernet/cli/commands.h"
 
 namespace speakernet {

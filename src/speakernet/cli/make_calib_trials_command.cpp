@@ -8,8 +8,8 @@
 #include <memory>
 #include <set>
 
-#include "speakernet/backend/calibration_trials.h"
-#include "speakernet/backend/score_norm.h"
+#include "speakernet/scoring/calibration_trials.h"
+#include "speakernet/scoring/score_norm.h"
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/error.h"

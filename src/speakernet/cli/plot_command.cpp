@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <memory>
 
-#include "speakernet/backend/cosine_scoring.h"
-#include "speakernet/backend/det_plot.h"
-#include "speakernet/backend/trials.h"
+#include "speakernet/scoring/cosine_scoring.h"
+#include "speakernet/scoring/det_plot.h"
+#include "speakernet/scoring/trials.h"
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
 
