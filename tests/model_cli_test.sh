@@ -8,7 +8,8 @@
 #  - errors (missing, unexpected, mis-shaped key; legacy non-zip file) name the key / the file;
 #  - convert --deploy (RepVGG-B1): extract before and after, embeddings within rel. L2 1e-5;
 #  - train --init-from an imported checkpoint fine-tunes from its weights;
-#  - model-info prints parameter counts with/without classifier and MACs per second.
+#  - model-info prints parameter counts with/without classifier and MACs per second, and the
+#    re-parameterised RepVGG-B1 count with --deploy.
 #
 #   bash tests/model_cli_test.sh SPEAKERNET_BINARY [SOURCE_DIR]
 set -uo pipefail
@@ -277,5 +278,12 @@ contains "$work/last.out" "parameters (with classifier, 17982 classes x K 3): 20
   "count with classifier"
 # Hand-derived in models/mac_count_test.cpp (ResNet34C32MatchesHandDerivedCount).
 contains "$work/last.out" "MACs per 100 frames (1 s of audio): 2281024000" "ResNet34-c32 MACs"
+# --deploy: the re-parameterised RepVGG graph straight from the recipe config (spec §3.6)
+run "model-info --deploy repvgg-B1" "$bin" model-info --config "$conf/repvgg-B1.yaml" --deploy
+contains "$work/last.out" "parameters (without classifier): 25053248" "deployed RepVGG-B1 count"
+run "model-info repvgg-B1" "$bin" model-info --config "$conf/repvgg-B1.yaml"
+contains "$work/last.out" "parameters (without classifier): 27291904" "train-time RepVGG-B1 count"
+expect_error "model-info --deploy of a ResNet" "only repvgg is re-parameterised" \
+  "$bin" model-info --config "$conf/resnet34-32.yaml" --deploy
 
 echo "PASS: $checks checks in $((SECONDS - start)) s"

@@ -26,7 +26,7 @@ struct CommandRegistrar {
 }  // namespace speakernet
 
 // Help order used so far: 10 compute-fbank, 15 compute-vad, 20 train, 30 import, 31 export,
-// 32 convert, 35 model-info, 40 extract, 50 score, 55 calibrate/fuse, 56 make-calib-trials,
-// 60 eval, 65 plot.
+// 32 convert, 33 average, 35 model-info, 40 extract, 50 score, 55 calibrate/fuse,
+// 56 make-calib-trials, 60 eval, 65 plot.
 #define SPEAKERNET_REGISTER_COMMAND(order, adder) \
   static const ::speakernet::CommandRegistrar adder##_registrar { (order), &(adder) }

@@ -18,7 +18,7 @@ namespace speakernet {
 
 void AddEvalCommand(CLI::App& app) {
   struct Args {
-    std::vector<std::string> trials, scores, names;
+    std::vector<std::string> trials, scores, names, columns;
     std::vector<double> p_targets = {0.01};
     double c_miss = 1, c_fa = 1;
     std::string results;
@@ -36,6 +36,9 @@ void AddEvalCommand(CLI::App& app) {
       ->required();
   cmd->add_option("--names", args->names,
                   "row names of the score files (default: the file names without .score)");
+  cmd->add_option("--columns", args->columns,
+                  "results table columns in this order (trial list file names); a listed one "
+                  "without scores shows '-', lists not named follow");
   cmd->add_option("--p-target", args->p_targets,
                   "target prior(s) of the DCF, e.g. --p-target 0.01 0.001 0.05")
       ->capture_default_str()
@@ -56,6 +59,7 @@ void AddEvalCommand(CLI::App& app) {
     SN_CHECK(args->names.empty() || args->names.size() == n,
              "eval: {} --names for {} score files", args->names.size(), n);
     ResultsTable table(args->p_targets);
+    for (const auto& column : args->columns) table.AddColumn(column);
     for (size_t k = 0; k < n; ++k) {
       const std::string& trials_path = args->trials.size() == 1 ? args->trials[0] : args->trials[k];
       const std::string& scores_path = args->scores[k];

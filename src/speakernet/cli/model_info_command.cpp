@@ -5,11 +5,14 @@
 //   MACs per second of audio         one forward pass on 100 frames (10 ms shift) of the
 //                                    configured features, conv and matrix-product layers only
 //                                    (models/mac_count.h)
+// --deploy counts RepVGG's re-parameterised inference graph (one 3x3 conv with bias per block,
+// what `speakernet convert --deploy` writes; spec §3.6: 25,053,248 for RepVGG-B1).
 #include <fmt/format.h>
 
 #include <iostream>
 
 #include "speakernet/cli/commands.h"
+#include "speakernet/common/error.h"
 #include "speakernet/models/mac_count.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/train_config.h"
@@ -23,6 +26,7 @@ void AddModelInfoCommand(CLI::App& app) {
     // (spec §3.8: the loss weight is 17982 * K * emb).
     int64_t num_classes = 17982;
     int64_t frames = 100;
+    bool deploy = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("model-info", "print a model's size and compute for a config");
@@ -32,9 +36,17 @@ void AddModelInfoCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--frames", args->frames, "frames per forward pass for the MAC count")
       ->capture_default_str();
+  cmd->add_flag("--deploy", args->deploy,
+                "RepVGG: describe the re-parameterised inference graph (convert --deploy)");
   cmd->allow_extras();
   cmd->callback([cmd, args] {
-    const TrainConfig config = LoadTrainConfig(args->config, cmd->remaining());
+    TrainConfig config = LoadTrainConfig(args->config, cmd->remaining());
+    if (args->deploy) {
+      SN_CHECK(config.model.type == "repvgg",
+               "model-info --deploy: '{}' has model.type '{}'; only repvgg is re-parameterised",
+               args->config, config.model.type);
+      config.model.repvgg.deploy = true;
+    }
     const auto model = CreateModel(config.model);
     const int64_t params = CountParameters(*model);
     const int64_t classifier = args->num_classes * config.loss.K * model->EmbeddingDim();

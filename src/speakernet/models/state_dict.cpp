@@ -108,4 +108,42 @@ StateDict LoadStateDictFile(const std::string& path) {
   }
 }
 
+StateDict AverageStateDicts(const std::vector<StateDict>& states,
+                            const std::vector<std::string>& names) {
+  SN_CHECK(!states.empty() && states.size() == names.size(),
+           "AverageStateDicts: {} state dicts and {} names", states.size(), names.size());
+  const StateDict& first = states.front();
+  StateDict sum;
+  sum.reserve(first.size());
+  for (const auto& [key, value] : first) {
+    const bool integer = c10::isIntegralType(value.scalar_type(), /*includeBool=*/false);
+    SN_CHECK(value.is_floating_point() || integer,
+             "{}: '{}' is {}; only floating and integer tensors can be averaged", names[0], key,
+             c10::toString(value.scalar_type()));
+    sum.emplace_back(key, value.clone());
+  }
+  for (size_t i = 1; i < states.size(); ++i) {
+    const StateDict& other = states[i];
+    SN_CHECK(other.size() == first.size(), "{} has {} entries but {} has {}", names[i],
+             other.size(), names[0], first.size());
+    for (size_t k = 0; k < first.size(); ++k) {
+      const auto& [key, value] = other[k];
+      const torch::Tensor& ref = sum[k].second;
+      SN_CHECK(key == sum[k].first, "{}: entry {} is '{}' but {} has '{}' there", names[i], k, key,
+               names[0], sum[k].first);
+      SN_CHECK(value.sizes() == ref.sizes() && value.scalar_type() == ref.scalar_type(),
+               "{}: '{}' is {} {} but {} has {} {}", names[i], key,
+               c10::toString(value.scalar_type()), ShapeString(value), names[0],
+               c10::toString(ref.scalar_type()), ShapeString(ref));
+      sum[k].second.add_(value);
+    }
+  }
+  const auto n = static_cast<int64_t>(states.size());
+  for (auto& [key, value] : sum) {
+    value = value.is_floating_point() ? value.div(static_cast<double>(n))
+                                      : value.div(n, "floor");
+  }
+  return sum;
+}
+
 }  // namespace speakernet

@@ -28,4 +28,13 @@ void SaveStateDictFile(const std::string& path, const StateDict& state);
 // versions, torch::pickle_save files.
 StateDict LoadStateDictFile(const std::string& path);
 
+// The mean of state dicts with the same names, shapes and dtypes, in the first one's order
+// (speaker-net's average_state_dicts, training/checkpointer.py): floating tensors are summed in
+// their own dtype in list order and divided by the count, as speaker-net does. Integer tensors
+// (BatchNorm's num_batches_tracked) keep their dtype and get the floor of the mean, the value
+// speaker-net's float mean takes once loaded into the int64 buffer; they only matter to a
+// BatchNorm without momentum, which no model here has. `names[i]` names input i in errors.
+StateDict AverageStateDicts(const std::vector<StateDict>& states,
+                            const std::vector<std::string>& names);
+
 }  // namespace speakernet

@@ -143,5 +143,29 @@ TEST(StateDictIo, MismatchesAreReportedByName) {
   }
 }
 
+// Hand-derived means; num_batches_tracked keeps int64 and floors; mismatches name the input.
+TEST(StateDictAverage, MeansFloatsFloorsIntegersAndNamesMismatches) {
+  const auto sd = [](std::vector<float> w, int64_t n) {
+    return StateDict{{"w", torch::tensor(w)}, {"bn.num_batches_tracked", torch::tensor(n)}};
+  };
+  const StateDict avg = AverageStateDicts({sd({1, 2}, 10), sd({2, 4}, 11), sd({4, -1}, 13)},
+                                          {"a", "b", "c"});
+  ASSERT_EQ(avg.size(), 2u);
+  EXPECT_EQ(avg[0].first, "w");
+  EXPECT_TRUE(torch::allclose(avg[0].second, torch::tensor({7.0f / 3, 5.0f / 3})));
+  EXPECT_EQ(avg[1].second.scalar_type(), torch::kLong);
+  EXPECT_EQ(avg[1].second.item<int64_t>(), 11);  // floor(34 / 3)
+  StateDict wrong = sd({1, 2}, 1);
+  wrong[0].second = torch::zeros({3});
+  EXPECT_NE(test::ErrorOf([&] { AverageStateDicts({sd({1, 2}, 1), wrong}, {"a", "b"}); })
+                .find("b: 'w' is Float (3)"),
+            std::string::npos);
+  StateDict renamed = sd({1, 2}, 1);
+  renamed[0].first = "v";
+  EXPECT_NE(test::ErrorOf([&] { AverageStateDicts({sd({1, 2}, 1), renamed}, {"a", "b"}); })
+                .find("b: entry 0 is 'v'"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace speakernet

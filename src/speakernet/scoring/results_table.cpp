@@ -59,6 +59,8 @@ void ResultsTable::Set(const std::string& row, const std::string& column, const 
   cells_.push_back({{r, c}, cell});
 }
 
+void ResultsTable::AddColumn(const std::string& column) { IndexOf(columns_, column); }
+
 std::string ResultsTable::Format() const {
   std::string unit = "EER%";
   for (double p : p_targets_) unit += fmt::format(" │ minDCF({:g})", p);

@@ -24,6 +24,9 @@ class ResultsTable {
   explicit ResultsTable(std::vector<double> p_targets = {0.01});
   // Sets the cell of (row, column); rows and columns appear in first-use order.
   void Set(const std::string& row, const std::string& column, const ResultCell& cell);
+  // Declares a column (a trial list) at the next position if it is new, so a fixed layout (e.g.
+  // speaker-net's 8 lists) keeps its order and shows "-" for lists that were not scored.
+  void AddColumn(const std::string& column);
   // Fixed-width text: a header with the trial lists and "EER% │ minDCF(p)" labels, then one line
   // per row; a missing cell is "-".
   std::string Format() const;

@@ -38,6 +38,22 @@ TEST(ResultsTable, OneRowPerStageOneColumnPerTrialList) {
   EXPECT_EQ(text.find(" \n"), std::string::npos) << "no trailing blanks";
 }
 
+TEST(ResultsTable, DeclaredColumnsKeepTheirOrderAndShowDashes) {
+  ResultsTable table;
+  for (const char* c : {"vox1-O", "vox1-E", "voxsrc2021-val"}) table.AddColumn(c);
+  table.Set("cosine", "vox1-E", {2.0, {0.2}});
+  table.Set("cosine", "extra", {3.0, {0.3}});
+  const std::string text = table.Format();
+  const std::string header = text.substr(0, text.find('\n'));
+  EXPECT_LT(header.find("vox1-O"), header.find("vox1-E"));
+  EXPECT_LT(header.find("vox1-E"), header.find("voxsrc2021-val"));
+  EXPECT_LT(header.find("voxsrc2021-val"), header.find("extra"));
+  std::string cosine = text.substr(text.rfind("cosine"));
+  cosine = cosine.substr(0, cosine.find('\n'));
+  EXPECT_THAT(cosine,
+              ::testing::MatchesRegex("cosine +┃ +- +┃ 2.000 │ 0.2000 +┃ +- +┃ 3.000 │ 0.3000 *"));
+}
+
 // EER and minDCF against an independent ROC sweep in numpy written after scikit-learn's
 // roc_curve (scikit-learn itself is not installed on Debian here): thresholds at the distinct
 // scores in descending order, "accept >= threshold", and the EER as the intersection of the ROC
