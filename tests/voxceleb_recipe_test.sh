@@ -2,11 +2,13 @@
 # Test of recipes/voxceleb on a FAKE, tiny VoxCeleb-shaped tree (sox tones + noise):
 #   VoxCeleb1 wav/idNNNNN/<video>/<n>.wav, VoxCeleb2 dev/aac/idNNNNN/<video>/<n>.m4a (wav bytes
 #   named .m4a, decoded by an ffmpeg stand-in built on sox, since ffmpeg may not be installed),
-#   official-format trial lists, MUSAN and RIRS_NOISES folders with list files.
-# Checks the data-prep scripts (ids, counts, pipes, trials against wav.scp, durations), then runs
-# run.sh stages 0-9 end to end on CPU with a tiny model (one epoch of 8 iterations per training stage) and checks that
-# every stage wrote its outputs, that a re-run skips finished work, and that a missing input
-# fails with a message naming it.
+#   official-format trial lists (cleaned VoxCeleb1 O/E/H, VoxSRC-2021 val, VoxSRC-2022 dev with
+#   its own audio folder), VoxCeleb2 language labels, MUSAN and RIRS_NOISES folders with list files.
+# Checks the data-prep scripts (ids, counts, pipes, trials against wav.scp, durations, utt2lang),
+# then runs run.sh stages 0-9 end to end on CPU with a tiny model (one epoch of 8 iterations per
+# training stage) and checks that every stage wrote its outputs, that the results table has the
+# 8 columns of speaker-net's README, that a re-run skips finished work, that a recipe config
+# runs by name, and that a missing input fails with a message naming it.
 #
 #   bash tests/voxceleb_recipe_test.sh SPEAKERNET_BINARY [SOURCE_DIR]      (exit 77 = skipped)
 set -uo pipefail
@@ -62,6 +64,23 @@ done
 } > "$fake/vox1/veri_test2.txt"
 cp "$fake/vox1/veri_test2.txt" "$fake/vox1/list_test_all2.txt"
 head -n 12 "$fake/vox1/veri_test2.txt" > "$fake/vox1/list_test_hard2.txt"
+# VoxSRC-2021 val: VoxCeleb1 utterances, the official list format
+tail -n 10 "$fake/vox1/veri_test2.txt" > "$fake/vox1/voxsrc2021_val.txt"
+# VoxSRC-2022 dev: its own flat audio folder (2 "speakers" x 2 files) and VoxCeleb1 utterances
+for k in 0 1 2 3; do tone "$fake/voxsrc22/VoxSRC2022_dev/dev_0000$k.wav" 2.2 $(( 160 + 90 * (k / 2) )) $k; done
+cat > "$fake/voxsrc22/voxsrc2022_dev.txt" << 'EOF2'
+1 VoxSRC2022_dev/dev_00000.wav VoxSRC2022_dev/dev_00001.wav
+1 VoxSRC2022_dev/dev_00002.wav VoxSRC2022_dev/dev_00003.wav
+0 VoxSRC2022_dev/dev_00000.wav VoxSRC2022_dev/dev_00002.wav
+0 VoxSRC2022_dev/dev_00001.wav VoxSRC2022_dev/dev_00003.wav
+1 id10001/vA0-x_1/00001.wav id10001/vB0/00001.wav
+0 id10002/vA1-x_1/00001.wav VoxSRC2022_dev/dev_00003.wav
+EOF2
+# VoxCeleb2 language labels (lang_vox2_final.csv format); unlisted utterances become "other"
+for i in 0 1 2 3; do
+  echo "${v2[$i]}/a-${i}Xy/00001.wav,en,0.9"
+  echo "${v2[$i]}/b_$i/00001.wav,$([[ $i == 0 ]] && echo de || echo en),0.8"
+done > "$fake/lang_vox2_final.csv"
 # MUSAN and RIRS_NOISES
 for s in noise/free-sound music/fma speech/librivox; do
   for k in 1 2; do tone "$fake/musan/$s/${s%%/*}-000$k.wav" 3 $(( 300 * k + 77 )) $k; done
@@ -113,6 +132,10 @@ equal "$(lines "$d/vox2/spk2utt")" 4 "vox2 speakers"
 grep -qxF "id00015-a-1Xy-00003 ffmpeg -v 8 -i $fake/vox2/dev/aac/id00015/a-1Xy/00003.m4a -f wav -acodec pcm_s16le -ar 16000 -ac 1 - |" "$d/vox2/wav.scp" ||
   fail "vox2 wav.scp: no ffmpeg pipe entry for id00015-a-1Xy-00003"
 pass
+run "make_utt2lang.sh" bash "$recipe/local/make_utt2lang.sh" "$fake/lang_vox2_final.csv" "$d/vox2"
+equal "$(lines "$d/vox2/utt2lang")" 24 "utt2lang: one line per utterance"
+equal "$(awk '$1 == "id00012-b_0-00001" { print $2 }' "$d/vox2/utt2lang")" de "utt2lang label"
+equal "$(grep -c ' other$' "$d/vox2/utt2lang")" 16 "utt2lang: unlabelled utterances are 'other'"
 run "make_trials.sh" bash "$recipe/local/make_trials.sh" "$fake/vox1/veri_test2.txt" "$d/trials" "$d/vox1"
 equal "$(lines "$d/trials")" 16 "trial count"
 equal "$(grep -c ' target$' "$d/trials")" 8 "target trials"
@@ -125,6 +148,18 @@ if bash "$recipe/local/make_trials.sh" "$work/bad_list" "$d/bad_trials" "$d/vox1
 fi
 grep -q "id10009-zzz-00001" "$work/last.err" || fail "make_trials.sh error does not name the missing utterance"
 pass
+cp -r "$d/vox1" "$d/vox1src"
+run "add_voxsrc22.sh" bash "$recipe/local/add_voxsrc22.sh" "$d/vox1src" "$fake/voxsrc22/VoxSRC2022_dev"
+run "add_voxsrc22.sh again (replaces, no duplicates)" bash "$recipe/local/add_voxsrc22.sh" "$d/vox1src" \
+  "$fake/voxsrc22/VoxSRC2022_dev"
+equal "$(lines "$d/vox1src/wav.scp")" 20 "vox1 + VoxSRC-2022 dev utterances"
+equal "$(grep -c '^VoxSRC2022_dev-dev_00002 VoxSRC2022_dev-dev_00002$' "$d/vox1src/utt2spk")" 1 \
+  "a VoxSRC-2022 dev utterance is its own speaker"
+equal "$(cut -d' ' -f1 "$d/vox1src/wav.scp" | sort -c && echo sorted)" sorted "wav.scp still sorted"
+run "make_trials.sh (VoxSRC-2022 dev)" bash "$recipe/local/make_trials.sh" \
+  "$fake/voxsrc22/voxsrc2022_dev.txt" "$d/trials22" "$d/vox1src"
+equal "$(sed -n 6p "$d/trials22")" "id10002-vA1-x_1-00001 VoxSRC2022_dev-dev_00003 nontarget" \
+  "VoxSRC-2022 dev ids"
 run "make_utt2dur.sh (files)" bash "$recipe/local/make_utt2dur.sh" "$d/vox1" 2
 equal "$(awk '$1 == "id10002-vB1-00001" { print $2 }' "$d/vox1/utt2dur")" 2.200000 "vox1 duration"
 run "make_utt2dur.sh (ffmpeg pipes)" bash "$recipe/local/make_utt2dur.sh" "$d/vox2" 2
@@ -146,7 +181,8 @@ tiny="--model.type=resnet --model.emb_dim=32 --model.resnet.layers=[1,1,1,1] --m
  --loader.validation_speakers=0 --trainer.epochs=1 --runtime.threads=2
  --trainer.report_interval_iters=1"
 common=(--speakernet "$bin" --work "$work/w" --vox1 "$fake/vox1" --vox2 "$fake/vox2" --musan "$fake/musan"
-        --rirs "$fake" --device cpu --nj 2 --top-n 3 --calib-per-condition 4 --extract-opts "--threads 1")
+        --rirs "$fake" --voxsrc22 "$fake/voxsrc22" --vox2-lang "$fake/lang_vox2_final.csv"
+        --device cpu --nj 2 --top-n 3 --calib-per-condition 4 --extract-opts "--threads 1")
 run "run.sh --help" bash "$recipe/run.sh" --help
 grep -q "7  scoring" "$work/last.out" || fail "run.sh --help does not list the stages"
 pass
@@ -164,6 +200,19 @@ for f in data/voxceleb2_dev/utt2dur data/voxceleb1/utt2dur data/voxceleb1/trials
   has "$w/$f" "run.sh output"
 done
 equal "$(lines "$w/data/voxceleb1/trials/voxceleb1-H-clean")" 12 "H trials"
+equal "$(lines "$w/data/voxceleb1/trials/voxsrc2021-val")" 10 "VoxSRC-2021 val trials"
+equal "$(lines "$w/data/voxceleb1/trials/voxsrc2022-dev")" 6 "VoxSRC-2022 dev trials"
+equal "$(lines "$w/scores/resnet34-32_lm/voxsrc2022-dev/final.score")" 6 "VoxSRC-2022 dev scored"
+equal "$(grep -c '^VoxSRC2022_dev-' "$w/emb/resnet34-32_lm/voxceleb1/embeddings.scp")" 4 \
+  "VoxSRC-2022 dev audio extracted"
+equal "$(awk '$2 != "other"' "$w/data/voxceleb2_dev/utt2lang" | wc -l)" 8 "utt2lang from --vox2-lang"
+# speaker-net's README columns in its order; the uncleaned VoxCeleb1 lists are absent here ("-")
+header=$(head -n 1 "$w/results/resnet34-32_lm/results.txt")
+equal "$(grep -o 'vox[A-Za-z0-9-]*' <<< "$header" | paste -sd' ' -)" \
+  "voxceleb1-O voxceleb1-O-clean voxceleb1-E voxceleb1-E-clean voxceleb1-H voxceleb1-H-clean voxsrc2021-val voxsrc2022-dev" \
+  "results table columns"
+equal "$(grep '^qmf' "$w/results/resnet34-32_lm/results.txt" | awk -F'┃' '{ gsub(/ /, "", $2); gsub(/ /, "", $3); print $2, ($3 ~ /│/) }')" \
+  "- 1" "qmf row: '-' for voxceleb1-O, a value for voxceleb1-O-clean"
 equal "$(lines "$w/scores/resnet34-32_lm/voxceleb1-O-clean/final.score")" 16 "scored trials"
 grep -q "init_from\|initialising from exp/resnet34-32/checkpoints/epoch-1" "$work/full.out" ||
   fail "LM stage did not start from the pre-trained epoch checkpoint"
@@ -179,6 +228,27 @@ done
 run "run.sh re-run" bash "$recipe/run.sh" "${common[@]}" --train-opts "$tiny"
 grep -q "data/voxceleb1 is up to date" "$work/last.out" || fail "re-run redid stage 0"
 grep -q "scores/resnet34-32_lm/voxceleb1-O-clean/final.score is up to date" "$work/last.out" || fail "re-run redid scoring"
+pass
+# any recipe config by name (pre-training stage only; a 5 k-parameter ECAPA-TDNN)
+tiny_ecapa="--model.ecapa.channels=16 --model.emb_dim=8 --model.pooling.hidden_size=8 --loss.K=1
+ --loss.topk=0 --loader.batch_size=8 --loader.num_workers=1 --loader.validation_speakers=0
+ --trainer.epochs=1 --runtime.threads=2 --trainer.report_interval_iters=1"
+run "run.sh --config ecapa-tdnn-c512_sgd (stage 4)" bash "$recipe/run.sh" "${common[@]}" \
+  --config ecapa-tdnn-c512_sgd --stage 4 --stop-stage 4 --train-opts "$tiny_ecapa"
+contains "$w/exp/ecapa-tdnn-c512_sgd/config.yaml" "type: ecapa" "ECAPA experiment from the named config"
+contains "$w/exp/ecapa-tdnn-c512_sgd/config.yaml" "deterministic: false" "the named config's settings"
+has "$w/exp/ecapa-tdnn-c512_sgd/checkpoints/epoch-1/model.pt" "ECAPA checkpoint"
+if bash "$recipe/run.sh" "${common[@]}" --config resnet34-32_lm --stage 4 --stop-stage 4 > "$work/last.out" 2> "$work/last.err"; then
+  fail "run.sh pre-trained with a large-margin config"
+fi
+grep -q "resnet34-32_lm is a large-margin fine-tuning config: pass --config resnet34-32" "$work/last.err" ||
+  fail "an _lm config as --config is not explained"
+pass
+if bash "$recipe/run.sh" "${common[@]}" --config resnet35 --stage 4 --stop-stage 4 > "$work/last.out" 2> "$work/last.err"; then
+  fail "run.sh accepted an unknown config name"
+fi
+grep -q "conf/resnet35.yaml not found (the recipe configs: .*ecapa-tdnn-c512_adam" "$work/last.err" ||
+  fail "an unknown config name is not named with the available ones"
 pass
 # --convert-m4a: VoxCeleb2 decoded to wav once, durations from the wav files
 run "run.sh --convert-m4a true (stages 0-1)" bash "$recipe/run.sh" "${common[@]}" --work "$work/w4" \

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# VoxCeleb recipe for speakernet (speaker-net's recipes/voxceleb2, spec §8): train on
-# VoxCeleb2-dev, evaluate on VoxCeleb1-O/E/H (cleaned lists).
+# VoxCeleb recipe for speakernet (speaker-net's recipes/voxceleb2, spec §8): train any of
+# speaker-net's recipes (conf/) on VoxCeleb2-dev, evaluate on VoxCeleb1-O/E/H and VoxSRC lists.
 #
-#   bash recipes/voxceleb/run.sh --vox1 DIR --vox2 DIR --musan DIR --rirs DIR [options]
+#   bash recipes/voxceleb/run.sh --vox1 DIR --vox2 DIR --musan DIR --rirs DIR [--config NAME] [options]
 #
 # Stages (--stage N --stop-stage M; every stage skips what is already done, so re-running resumes):
-#   0  data dirs: data/voxceleb2_dev (m4a via ffmpeg pipes), data/voxceleb1 (dev + test) and
-#      its trial lists data/voxceleb1/trials/voxceleb1-{O,E,H}-clean (+ the uncleaned ones if present)
+#   0  data dirs: data/voxceleb2_dev (m4a via ffmpeg pipes; utt2lang with --vox2-lang),
+#      data/voxceleb1 (dev + test, plus the VoxSRC-2022 dev audio with --voxsrc22) and its trial
+#      lists data/voxceleb1/trials/: voxceleb1-{O,E,H}-clean, and voxceleb1-{O,E,H},
+#      voxsrc2021-val, voxsrc2022-dev when their files are found
 #   1  (--convert-m4a true) decode VoxCeleb2 m4a to wav once; durations (utt2dur) of both sets
 #   2  augmentation sets data/musan_{noise,music,speech}, data/rirs_{sim_small,sim_medium,real,
 #      pointsource_noises} (skipped with --aug false)
 #   3  QMF calibration trials data/calibration (speakernet make-calib-trials on voxceleb2_dev)
-#   4  pre-training: exp/MODEL (conf/MODEL.yaml, 2 s fixed egs, speed + noise/reverb chain)
+#   4  pre-training: exp/MODEL (--config MODEL: conf/MODEL.yaml, any of speaker-net's recipes)
 #   5  large-margin fine-tuning: exp/MODEL_lm (conf/MODEL_lm.yaml, --init-from the pre-trained
-#      model; skipped with --lm false)
+#      model; skipped with --lm false, or when MODEL has no _lm config)
 #   6  embeddings of voxceleb2_dev (submean, AS-norm cohort, calibration) and voxceleb1
 #   7  scoring of each trial list: cosine, submean, AS-norm top-N, QMF (duration + imposter)
-#   8  results table results/FINAL/results.txt (EER % │ minDCF(0.01) per stage and list)
+#   8  results table results/FINAL/results.txt (EER % │ minDCF(0.01) per stage and list, the 8
+#      columns of speaker-net's README)
 #   9  DET curves and score histograms plots/FINAL/<trials>.{det,hist}.png
 # Everything is written below --work (default: recipes/voxceleb/work): data/ exp/ emb/ scores/
 # results/ plots/. No Python at run time; needs bash, awk, sox and (for m4a) ffmpeg.
@@ -31,17 +34,19 @@ vox1=/data/voxceleb/voxceleb1    # holds wav/idXXXXX/... (or dev/wav and test/wa
 vox2=/data/voxceleb/voxceleb2    # holds dev/aac/idXXXXX/... (.m4a)
 musan=/data/musan                # holds noise/ music/ speech/ (or musan/)
 rirs=/data/RIRS_NOISES           # the RIRS_NOISES folder (or its parent)
-lists=                           # folder of veri_test2.txt, list_test_all2.txt, list_test_hard2.txt (default: --vox1, then its meta/ and parent)
+lists=                           # folder of veri_test2.txt, list_test_all2.txt, list_test_hard2.txt, ... (default: --vox1, then its meta/ and parent)
+voxsrc22=                        # VoxSRC-2022 dev: folder of VoxSRC2022_dev/*.wav and voxsrc2022_dev[_fixed].txt (optional)
+vox2_lang=                       # lang_vox2_final.csv (VoxSRC-2021 workshop) for the *_paired configs' utt2lang (optional)
 
 # ---- options -----------------------------------------------------------------------------------
 stage=0
 stop_stage=9
 work=$here/work
 speakernet=$root/build/bin/speakernet
-model=resnet34-32                # conf/MODEL.yaml and conf/MODEL_lm.yaml
-config=                          # default conf/MODEL.yaml
-lm_config=                       # default conf/MODEL_lm.yaml
-lm=true                          # run the large-margin fine-tuning (stage 5)
+config=                          # NAME (conf/NAME.yaml, e.g. ecapa-tdnn-c512_sgd) or FILE; default resnet34-32
+model=                           # experiment name exp/MODEL (default: the config's name)
+lm_config=                       # default conf/MODEL_lm.yaml (NAME or FILE)
+lm=auto                          # large-margin fine-tuning (stage 5): auto = when an _lm config exists
 lm_init_epoch=                   # pre-trained checkpoint epoch-E for --init-from (default: the newest; speaker-net: 31)
 aug=true                         # MUSAN + RIRS augmentation (stage 2; chain in pre-training, random in LM)
 convert_m4a=false                # stage 1: decode VoxCeleb2 to wav once (about 260 GB, see README)
@@ -50,25 +55,27 @@ nproc=1                          # training processes (one per GPU)
 nj=8                             # parallel jobs for durations and m4a conversion
 top_n=300                        # AS-norm cohort size
 calib_per_condition=5000         # make-calib-trials --per-condition
-trials="voxceleb1-O-clean voxceleb1-E-clean voxceleb1-H-clean"
+trials=                          # lists to score; default: the cleaned O/E/H, plus every other README list found
 train_opts=""                    # extra --section.key=value overrides for stage 4
 lm_opts=""                       # ... for stage 5
 extract_opts=""                  # extra options for speakernet extract
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
   cat << EOF
 Options (default):
   --stage N ($stage) --stop-stage M ($stop_stage)
   --vox1 DIR ($vox1)  --vox2 DIR ($vox2)  --musan DIR ($musan)  --rirs DIR ($rirs)
   --lists DIR         folder of the official trial lists (default: --vox1, --vox1/meta, its parent)
+  --voxsrc22 DIR      VoxSRC-2022 dev audio (DIR/VoxSRC2022_dev/*.wav) and list (voxsrc2022_dev.txt)
+  --vox2-lang FILE    lang_vox2_final.csv: VoxCeleb2 language labels (utt2lang, *_paired configs)
   --work DIR ($work)
   --speakernet PATH ($speakernet)
-  --model NAME ($model)  --config FILE  --lm-config FILE
-  --lm true|false ($lm)  --lm-init-epoch E  --aug true|false ($aug)  --convert-m4a true|false ($convert_m4a)
+  --config NAME|FILE (resnet34-32; the names: ls conf/)  --model NAME (exp name)  --lm-config NAME|FILE
+  --lm auto|true|false ($lm)  --lm-init-epoch E  --aug true|false ($aug)  --convert-m4a true|false ($convert_m4a)
   --device cpu|cuda ($device)  --nproc N ($nproc)  --nj N ($nj)
   --top-n N ($top_n)  --calib-per-condition N ($calib_per_condition)
-  --trials "LISTS" ($trials)
+  --trials "LISTS" (default: voxceleb1-{O,E,H}-clean + the other README lists that exist)
   --train-opts "OVERRIDES"  --lm-opts "OVERRIDES"  --extract-opts "OPTIONS"
 EOF
 }
@@ -83,22 +90,37 @@ while [[ $# -gt 0 ]]; do
   [[ $1 == --* && $# -ge 2 ]] || { usage >&2; die "unexpected argument '$1'"; }
   opt=${1#--}; opt=${opt//-/_}
   case $opt in
-    stage|stop_stage|vox1|vox2|musan|rirs|lists|work|speakernet|model|config|lm_config|lm|lm_init_epoch|aug|\
-    convert_m4a|device|nproc|nj|top_n|calib_per_condition|trials|train_opts|lm_opts|extract_opts)
+    stage|stop_stage|vox1|vox2|musan|rirs|lists|voxsrc22|vox2_lang|work|speakernet|model|config|lm_config|\
+    lm|lm_init_epoch|aug|convert_m4a|device|nproc|nj|top_n|calib_per_condition|trials|train_opts|lm_opts|\
+    extract_opts)
       printf -v "$opt" '%s' "$2" ;;
     *) usage >&2; die "unknown option $1" ;;
   esac
   shift 2
 done
-bool --lm "$lm"; bool --aug "$aug"; bool --convert-m4a "$convert_m4a"
+[[ $lm == auto ]] || bool --lm "$lm"
+bool --aug "$aug"; bool --convert-m4a "$convert_m4a"
 [[ $stage =~ ^[0-9]+$ && $stop_stage =~ ^[0-9]+$ ]] || die "--stage and --stop-stage must be numbers"
 
 # Absolute paths, then work inside --work (the configs name the augmentation sets data/...).
 vox1=$(abs "$vox1"); vox2=$(abs "$vox2"); musan=$(abs "$musan"); rirs=$(abs "$rirs")
 [[ -z $lists ]] || lists=$(abs "$lists")
+[[ -z $voxsrc22 ]] || voxsrc22=$(abs "$voxsrc22")
+[[ -z $vox2_lang ]] || vox2_lang=$(abs "$vox2_lang")
 work=$(abs "$work"); speakernet=$(abs "$speakernet")
-config=$(abs "${config:-$here/conf/$model.yaml}")
-lm_config=$(abs "${lm_config:-$here/conf/${model}_lm.yaml}")
+
+conf_file() {  # NAME|FILE: conf/NAME.yaml for a bare name, else the file
+  case $1 in */*|*.yaml) abs "$1" ;; *) echo "$here/conf/$1.yaml" ;; esac
+}
+config=$(conf_file "${config:-${model:-resnet34-32}}")
+[[ -f $config ]] || die "config $config not found (the recipe configs: $(cd "$here/conf" && ls *.yaml | sed 's/\.yaml$//' | paste -sd' ' -))"
+stem=$(basename "$config" .yaml)
+model=${model:-$stem}
+[[ $stem != *_lm ]] || die "$stem is a large-margin fine-tuning config: pass --config ${stem%_lm} (stage 5 fine-tunes with ${stem})"
+lm_config=$(conf_file "${lm_config:-$(dirname "$config")/${stem}_lm.yaml}")
+if [[ $lm == auto ]]; then
+  if [[ -f $lm_config ]]; then lm=true; else lm=false; fi
+fi
 local_dir=$here/local
 [[ -x $speakernet ]] || die "$speakernet not found or not executable; build it (bash tools/build.sh) or pass --speakernet PATH"
 mkdir -p "$work"
@@ -113,12 +135,66 @@ log() { echo "run.sh: $*"; }
 sn() { log "speakernet $*"; "$speakernet" "$@"; }
 
 # ------------------------------------------------------------------------------------------ 0
-find_list() {  # NAME: path of an official trial list, or empty
-  local d
-  for d in ${lists:+"$lists"} "$vox1" "$vox1/meta" "$(dirname "$vox1")"; do
-    [[ -s $d/$1 ]] && { echo "$d/$1"; return 0; }
+# speaker-net's README columns: the 6 VoxCeleb1 lists, VoxSRC-2021 val, VoxSRC-2022 dev
+readme_lists="voxceleb1-O voxceleb1-O-clean voxceleb1-E voxceleb1-E-clean voxceleb1-H voxceleb1-H-clean
+              voxsrc2021-val voxsrc2022-dev"
+scored_lists() {  # --trials, or the cleaned O/E/H plus every other README list prepared in stage 0
+  local t
+  if [[ -n ${trials//[[:space:]]/} ]]; then echo $trials; return; fi
+  for t in $readme_lists; do
+    [[ $t == *-clean || -s data/voxceleb1/trials/$t ]] && echo "$t"
   done
   return 0
+}
+
+find_list() {  # NAME [DIR...]: path of an official trial list, or empty
+  local d name=$1
+  shift
+  for d in "$@" ${lists:+"$lists"} "$vox1" "$vox1/meta" "$(dirname "$vox1")"; do
+    [[ -s $d/$name ]] && { echo "$d/$name"; return 0; }
+  done
+  return 0
+}
+
+voxsrc22_wavs() {  # the folder of the VoxSRC-2022 dev wavs under --voxsrc22
+  if [[ -d $voxsrc22/VoxSRC2022_dev ]]; then echo "$voxsrc22/VoxSRC2022_dev"; else echo "$voxsrc22"; fi
+}
+
+voxsrc22_list() {  # speaker-net's voxsrc2022_dev_fixed.txt, else the challenge's voxsrc2022_dev.txt
+  local d
+  d=$(dirname "$(voxsrc22_wavs)")
+  local l
+  l=$(find_list voxsrc2022_dev_fixed.txt "$voxsrc22" "$d")
+  [[ -n $l ]] || l=$(find_list voxsrc2022_dev.txt "$voxsrc22" "$d")
+  echo "$l"
+}
+
+make_voxceleb1_dir() {  # data/voxceleb1: VoxCeleb1 dev + test (+ the VoxSRC-2022 dev audio)
+  local roots=() d stamp="$vox1${voxsrc22:+ $voxsrc22}"
+  if [[ -s data/voxceleb1/.done ]] && [[ $(cat data/voxceleb1/.done) == "$stamp" ]]; then
+    log "data/voxceleb1 is up to date"; return
+  fi
+  if [[ -d $vox1/wav ]]; then roots=("$vox1/wav"); fi
+  for d in "$vox1/dev/wav" "$vox1/test/wav" "$vox1/vox1_dev_wav/wav" "$vox1/vox1_test_wav/wav"; do
+    [[ -d $d ]] && roots+=("$d")
+  done
+  (( ${#roots[@]} )) || die "VoxCeleb1 not found: expected $vox1/wav/idXXXXX/... or $vox1/{dev,test}/wav (pass --vox1 DIR)"
+  rm -f data/voxceleb1/.done
+  bash "$local_dir/make_voxceleb.sh" --ext wav data/voxceleb1 "${roots[@]}"
+  if [[ -n $voxsrc22 ]]; then
+    [[ -d $voxsrc22 ]] || die "VoxSRC-2022 dev not found at $voxsrc22 (--voxsrc22 DIR: DIR/VoxSRC2022_dev/*.wav)"
+    bash "$local_dir/add_voxsrc22.sh" data/voxceleb1 "$(voxsrc22_wavs)"
+  fi
+  echo "$stamp" > data/voxceleb1/.done
+}
+
+make_utt2lang() {  # data/voxceleb2_dev/utt2lang from --vox2-lang (the *_paired configs)
+  [[ -n $vox2_lang ]] || return 0
+  if [[ -s data/voxceleb2_dev/utt2lang && data/voxceleb2_dev/utt2lang -nt $vox2_lang &&
+        data/voxceleb2_dev/utt2lang -nt data/voxceleb2_dev/utt2spk ]]; then
+    log "data/voxceleb2_dev/utt2lang is up to date"; return
+  fi
+  bash "$local_dir/make_utt2lang.sh" "$vox2_lang" data/voxceleb2_dev
 }
 
 stage_0() {
@@ -133,37 +209,32 @@ stage_0() {
     bash "$local_dir/make_voxceleb.sh" --ext m4a data/voxceleb2_dev "${roots[@]}"
     echo "$vox2" > data/voxceleb2_dev/.done
   fi
+  make_utt2lang
+  make_voxceleb1_dir
 
-  roots=()
-  if [[ -s data/voxceleb1/.done ]] && [[ $(cat data/voxceleb1/.done) == "$vox1" ]]; then
-    log "data/voxceleb1 is up to date"
-  else
-    if [[ -d $vox1/wav ]]; then roots=("$vox1/wav"); fi
-    for d in "$vox1/dev/wav" "$vox1/test/wav" "$vox1/vox1_dev_wav/wav" "$vox1/vox1_test_wav/wav"; do
-      [[ -d $d ]] && roots+=("$d")
-    done
-    (( ${#roots[@]} )) || die "VoxCeleb1 not found: expected $vox1/wav/idXXXXX/... or $vox1/{dev,test}/wav (pass --vox1 DIR)"
-    rm -f data/voxceleb1/.done
-    bash "$local_dir/make_voxceleb.sh" --ext wav data/voxceleb1 "${roots[@]}"
-    echo "$vox1" > data/voxceleb1/.done
-  fi
-
-  # official list -> trials name (cleaned lists first; the original ones only if present)
-  local name list t wanted
+  # official list -> trials name (cleaned lists first; the others only if present, unless
+  # --trials names them)
+  local name list t wanted required=${trials:-voxceleb1-O-clean voxceleb1-E-clean voxceleb1-H-clean}
   for pair in veri_test2.txt:voxceleb1-O-clean list_test_all2.txt:voxceleb1-E-clean \
               list_test_hard2.txt:voxceleb1-H-clean veri_test.txt:voxceleb1-O \
-              list_test_all.txt:voxceleb1-E list_test_hard.txt:voxceleb1-H; do
+              list_test_all.txt:voxceleb1-E list_test_hard.txt:voxceleb1-H \
+              voxsrc2021_val.txt:voxsrc2021-val voxsrc2022_dev.txt:voxsrc2022-dev; do
     name=${pair%%:*}; t=${pair#*:}
-    wanted=false; [[ " $trials " == *" $t "* ]] && wanted=true
+    wanted=false; [[ " "$required" " == *" $t "* ]] && wanted=true
     if [[ -s data/voxceleb1/trials/$t && data/voxceleb1/trials/$t -nt data/voxceleb1/wav.scp ]]; then
       log "data/voxceleb1/trials/$t is up to date"; continue
     fi
-    list=$(find_list "$name")
+    if [[ $t == voxsrc2022-dev ]]; then
+      list=""; [[ -z $voxsrc22 ]] || list=$(voxsrc22_list)
+    else
+      list=$(find_list "$name")
+    fi
     if [[ -z $list ]]; then
       [[ $wanted == false ]] && continue
+      [[ $t != voxsrc2022-dev ]] || die "voxsrc2022-dev needs --voxsrc22 DIR with VoxSRC2022_dev/*.wav and voxsrc2022_dev[_fixed].txt"
       die "trial list $name not found in ${lists:-$vox1, $vox1/meta or $(dirname "$vox1")}; download it from
-  https://mm.kaist.ac.kr/datasets/voxceleb/meta/$name (formerly www.robots.ox.ac.uk/~vgg/data/voxceleb/meta/)
-  into $vox1 or pass --lists DIR"
+  https://mm.kaist.ac.kr/datasets/voxceleb/meta/$name (formerly www.robots.ox.ac.uk/~vgg/data/voxceleb/meta/;
+  the VoxSRC-2021 list from the VoxSRC-2021 challenge page) into $vox1 or pass --lists DIR"
     fi
     bash "$local_dir/make_trials.sh" "$list" "data/voxceleb1/trials/$t" data/voxceleb1
   done
@@ -268,6 +339,10 @@ train_or_resume() {  # EXP CONFIG [extra args...]: a new run, or --resume of an 
 stage_4() {
   echo "== stage 4: pre-training $exp ($config)"
   need_file data/voxceleb2_dev/utt2dur "run stage 1"
+  if grep -Eq '^[[:space:]]*sampler:[[:space:]]*paired' "$config"; then
+    need_file data/voxceleb2_dev/utt2lang \
+      "$stem pairs chunks by language: pass --vox2-lang lang_vox2_final.csv and run stage 0"
+  fi
   check_aug_sets
   need_ffmpeg data/voxceleb2_dev
   local ov w
@@ -294,9 +369,6 @@ stage_5() {
     [[ -n $init ]] || init=$(ls -d "$exp"/checkpoints/step-* 2> /dev/null | sort -V | tail -n 1 || true)
     [[ -n $init ]] || die "no checkpoint in $exp/checkpoints: run stage 4 first"
   fi
-  # speaker-net's 6 s egs add a tail chunk only when 0.6 s remain (spec §1.2; docs/data-pipeline.md);
-  # the *_lm.yaml configs leave loader.drop_last_seconds at its 2 s-egs default of 0.2
-  ov=(--loader.drop_last_seconds=0.6)
   if [[ $aug == false ]]; then
     # no speed classes in the pre-trained classifier, no corruption sets
     ov+=(--loader.augment.mode=none --trainer.target_num_multiplier=0)
@@ -328,14 +400,14 @@ stage_6() {
 
 # ------------------------------------------------------------------------------------------ 7
 stage_7() {
-  echo "== stage 7: scoring $trials (cosine, submean, AS-norm top-$top_n, QMF)"
+  echo "== stage 7: scoring $(scored_lists | paste -sd' ' -) (cosine, submean, AS-norm top-$top_n, QMF)"
   need_file "$emb/voxceleb1/embeddings.scp" "run stage 6"
   need_file "$emb/voxceleb2_dev/embeddings.scp" "run stage 6"
   need_file data/calibration/cali_trials "run stage 3"
   need_file data/voxceleb1/utt2dur "run stage 1"
   local t out
   mkdir -p "results/$final"
-  for t in $trials; do
+  for t in $(scored_lists); do
     need_file "data/voxceleb1/trials/$t" "run stage 0"
     out=scores/$final/$t/final.score
     if [[ -s $out && -s results/$final/$t.results && $out -nt $emb/voxceleb1/embeddings.scp &&
@@ -372,15 +444,16 @@ stage_name() {  # SCORE_FILE TRIALS: cosine | submean | asnorm_topN | qmf
 stage_8() {
   echo "== stage 8: results table results/$final/results.txt"
   local t f args_t=() args_s=() names=() n
-  for t in $trials; do
+  for t in $(scored_lists); do
     mapfile -t files < <(stage_scores "$t")
     (( ${#files[@]} )) || die "no score files in scores/$final/$t: run stage 7"
     for f in "${files[@]}"; do
       args_t+=("data/voxceleb1/trials/$t"); args_s+=("$f"); names+=("$(stage_name "$f" "$t")")
     done
   done
+  # the 8 columns of speaker-net's README in its order ("-" for a list not prepared), then others
   sn eval --trials "${args_t[@]}" --scores "${args_s[@]}" --names "${names[@]}" \
-    --results "results/$final/results.txt"
+    --columns $readme_lists --results "results/$final/results.txt"
   log "results: $work/results/$final/results.txt (per list: results/$final/<trials>.results)"
 }
 
@@ -389,7 +462,7 @@ stage_9() {
   echo "== stage 9: DET curves plots/$final/<trials>.det.png"
   local t files names
   mkdir -p "plots/$final"
-  for t in $trials; do
+  for t in $(scored_lists); do
     files=$(stage_scores "$t" | paste -sd, -)
     [[ -n $files ]] || die "no score files in scores/$final/$t: run stage 7"
     names=$(tr ',' '\n' <<< "$files" | while read -r f; do stage_name "$f" "$t"; done | paste -sd, -)

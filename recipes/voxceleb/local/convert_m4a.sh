@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Decode the ffmpeg pipe entries of DATA_IN/wav.scp once into 16 kHz 16-bit mono wav files under
-# WAV_ROOT/<spk>/<video>/<n>.wav and write DATA_OUT (wav.scp with plain paths; utt2spk, spk2utt
-# and utt2dur copied). Much faster for training than decoding AAC in every epoch. Resumable:
-# finished files are kept (each is written to a temporary name and renamed).
+# WAV_ROOT/<spk>/<video>/<n>.wav and write DATA_OUT (wav.scp with plain paths; utt2spk, spk2utt,
+# utt2dur and utt2lang copied). Much faster for training than decoding AAC in every epoch.
+# Resumable: finished files are kept (each is written to a temporary name and renamed).
 #   convert_m4a.sh DATA_IN WAV_ROOT DATA_OUT [NJ]
 set -euo pipefail
 export LC_ALL=C
@@ -28,6 +28,6 @@ if (( n > 0 )); then
 fi
 awk '{ print $1, ($3 != "" ? $3 : $2) }' "$out/.convert_list" > "$out/wav.scp.tmp"
 mv "$out/wav.scp.tmp" "$out/wav.scp"
-for f in utt2spk spk2utt utt2dur; do [[ -f $in/$f ]] && cp "$in/$f" "$out/$f"; done
+for f in utt2spk spk2utt utt2dur utt2lang; do [[ -f $in/$f ]] && cp "$in/$f" "$out/$f"; done
 rm -f "$out/.convert_list" "$out/.convert_todo"
 echo "convert_m4a.sh: $out: $(wc -l < "$out/wav.scp") utterances as wav"
