@@ -255,7 +255,7 @@ run "train --init-from the imported checkpoint" "$bin" train --config "$conf/res
   --data "$work/ft_data" --exp "$work/exp_ft" --init-from "$work/exp_r34_6/checkpoints/imported" \
   --device cpu --trainer.epochs=1 --loader.batch_size=2 --loader.chunk_seconds=1.0 \
   --loader.num_workers=1 --margin_schedule.enabled=false --lr_schedule.warmup_epoch=0 \
-  --runtime.threads=1 --loader.chunking=random --loader.validation_speakers=0 \
+  --runtime.threads=1 --trainer.amp=false --loader.chunking=random --loader.validation_speakers=0 \
   --loader.augment.mode=none --loader.amp_th=0
 contains "$work/last.err" "initialised model and classifier from" "train --init-from log"
 run "fine-tuned weights start from the imported ones" $py -c "

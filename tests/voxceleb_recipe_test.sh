@@ -247,7 +247,7 @@ pass
 if bash "$recipe/run.sh" "${common[@]}" --config resnet35 --stage 4 --stop-stage 4 > "$work/last.out" 2> "$work/last.err"; then
   fail "run.sh accepted an unknown config name"
 fi
-grep -q "conf/resnet35.yaml not found (the recipe configs: .*ecapa-tdnn-c512_adam" "$work/last.err" ||
+grep -q "conf/resnet35.yaml not found (the recipe configs: .*ecapa-tdnn-c512_sgd" "$work/last.err" ||
   fail "an unknown config name is not named with the available ones"
 pass
 # --convert-m4a: VoxCeleb2 decoded to wav once, durations from the wav files
