@@ -11,11 +11,11 @@
 #include <type_traits>
 #include <unordered_set>
 
+#include "speakernet/common/error.h"
+#include "speakernet/common/text_table.h"
 #include "speakernet/scoring/int8_cohort_stats.h"
 #include "speakernet/scoring/top_n.h"
 #include "speakernet/scoring/trial_index.h"
-#include "speakernet/common/error.h"
-#include "speakernet/common/text_table.h"
 
 namespace speakernet {
 
@@ -85,6 +85,10 @@ void CheckInputs(const EmbeddingTable& table, const Cohort& cohort, const ScoreN
     SN_CHECK(static_cast<int64_t>(mean->size()) == table.dim(),
              "mean embedding has dimension {}, but the embeddings in {} have dimension {}",
              mean->size(), table.source(), table.dim());
+    SN_CHECK(!cohort.mean_applied || cohort.built_mean == *mean,
+             "score normalisation: the cohort {} was built {} the mean embedding subtracted "
+             "from the scored embeddings; build it with that mean (BuildCohort(..., &mean))",
+             cohort.source, cohort.built_mean.empty() ? "without" : "with another mean than");
   }
   SN_CHECK(options.block_rows >= 1, "score normalisation: block_rows must be >= 1, got {}",
            options.block_rows);
@@ -228,70 +232,114 @@ Prepared PrepareRows(const EmbeddingTable& table, const std::vector<size_t>& row
 
 std::vector<CohortStats> Stats(Prepared& p, const Cohort& cohort, const ScoreNormOptions& options,
                                const std::vector<float>* mean) {
+  if (cohort.mean_applied) mean = nullptr;  // the cohort vectors are final (BuildCohort)
   return options.double_precision ? StatsImpl<double>(p.xd, p.norms, cohort, options, mean)
                                   : StatsImpl<float>(p.xf, p.norms, cohort, options, mean);
 }
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> ReadUtt2Spk(const std::string& data_dir) {
-  namespace fs = std::filesystem;
+std::vector<std::pair<std::string, std::string>> ReadSpk2Utt(const std::string& path) {
   std::vector<std::pair<std::string, std::string>> out;
-  const std::string utt2spk = data_dir + "/utt2spk", spk2utt = data_dir + "/spk2utt";
-  if (fs::exists(utt2spk)) {
-    for (const TextLine& line : ReadTextTable(utt2spk, 1, 1)) {
-      out.emplace_back(line.key, line.fields[0]);
-    }
-  } else if (fs::exists(spk2utt)) {
-    for (const TextLine& line : ReadTextTable(spk2utt, 1)) {
-      for (const std::string& utt : line.fields) out.emplace_back(utt, line.key);
-    }
-  } else {
-    SN_CHECK(false, "cohort data dir '{}' has neither utt2spk nor spk2utt", data_dir);
+  for (const TextLine& line : ReadTextTable(path, 1)) {
+    for (const std::string& utt : line.fields) out.emplace_back(utt, line.key);
   }
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> ReadUtt2Spk(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  const std::string utt2spk = data_dir + "/utt2spk", spk2utt = data_dir + "/spk2utt";
+  if (fs::exists(utt2spk)) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const TextLine& line : ReadTextTable(utt2spk, 1, 1)) {
+      out.emplace_back(line.key, line.fields[0]);
+    }
+    return out;
+  }
+  SN_CHECK(fs::exists(spk2utt), "cohort data dir '{}' has neither utt2spk nor spk2utt", data_dir);
+  return ReadSpk2Utt(spk2utt);
+}
+
+CohortMean ParseCohortMean(const std::string& name) {
+  if (name == "per-utterance") return CohortMean::kPerUtterance;
+  if (name == "speaker-net") return CohortMean::kSpeakerNet;
+  SN_CHECK(false, "unknown cohort mean form '{}' (expected per-utterance or speaker-net)", name);
+  return CohortMean::kPerUtterance;
+}
+
+namespace {
+
+// Adds (e - m) / max(|e - m|, eps) to acc (m = null: no mean), in double.
+void AddUnitVector(const std::vector<float>& e, const std::vector<float>* m, const char* what,
+                   const std::string& key, const std::string& table_source,
+                   std::vector<double>& acc) {
+  const size_t dim = acc.size();
+  std::vector<double> v(dim);
+  double sq = 0;
+  for (size_t j = 0; j < dim; ++j) {
+    v[j] = static_cast<double>(e[j]) - (m ? static_cast<double>((*m)[j]) : 0.0);
+    sq += v[j] * v[j];
+  }
+  SN_CHECK(std::isfinite(sq), "{}: embedding '{}' in {} is not finite", what, key, table_source);
+  const double inv = 1.0 / std::max(std::sqrt(sq), kEps);
+  for (size_t j = 0; j < dim; ++j) acc[j] += v[j] * inv;
+}
+
+}  // namespace
+
 Cohort BuildCohort(const EmbeddingTable& table,
                    const std::vector<std::pair<std::string, std::string>>& utt2spk,
-                   const std::string& source) {
-  SN_CHECK(!utt2spk.empty(), "cohort {}: no utterances", source);
+                   const std::string& source, const std::vector<float>* mean, CohortMean form) {
+  SN_CHECK(!utt2spk.empty(), "{}: no utterances", source);
   const int64_t dim = table.dim();
+  if (mean != nullptr) {
+    SN_CHECK(static_cast<int64_t>(mean->size()) == dim,
+             "{}: mean embedding has dimension {}, but the embeddings in {} have dimension {}",
+             source, mean->size(), table.source(), dim);
+  }
   std::map<std::string, std::vector<size_t>> by_speaker;
   std::unordered_set<std::string> seen;
   for (const auto& [utt, spk] : utt2spk) {
-    SN_CHECK(seen.insert(utt).second, "cohort {}: utterance '{}' is listed twice", source, utt);
+    SN_CHECK(seen.insert(utt).second, "{}: utterance '{}' is listed twice", source, utt);
     const int64_t i = table.IndexOf(utt);
-    SN_CHECK(i >= 0, "cohort {}: no embedding for utterance '{}' (speaker '{}') in {}", source, utt,
-             spk, table.source());
+    SN_CHECK(i >= 0, "{}: no embedding for utterance '{}' (speaker '{}') in {}", source, utt, spk,
+             table.source());
     by_speaker[spk].push_back(static_cast<size_t>(i));
   }
+  const bool per_utterance = form == CohortMean::kPerUtterance;
   Cohort cohort;
   cohort.dim = dim;
   cohort.source = source;
+  cohort.mean_applied = true;
+  if (mean != nullptr) cohort.built_mean = *mean;
   cohort.vectors.reserve(by_speaker.size() * static_cast<size_t>(dim));
   std::vector<double> acc(static_cast<size_t>(dim));
   for (const auto& [spk, rows] : by_speaker) {
     std::fill(acc.begin(), acc.end(), 0.0);
     for (size_t r : rows) {
-      const std::vector<float>& e = table.Row(r);
-      double sq = 0;
-      for (int64_t j = 0; j < dim; ++j) sq += static_cast<double>(e[j]) * e[j];
-      SN_CHECK(std::isfinite(sq), "cohort {}: embedding '{}' in {} is not finite", source,
-               table.key(r), table.source());
-      const double inv = 1.0 / std::max(std::sqrt(sq), kEps);
-      for (int64_t j = 0; j < dim; ++j) acc[j] += e[j] * inv;
+      AddUnitVector(table.Row(r), per_utterance ? mean : nullptr, source.c_str(), table.key(r),
+                    table.source(), acc);
     }
     cohort.speakers.push_back(spk);
     for (int64_t j = 0; j < dim; ++j) {
-      cohort.vectors.push_back(static_cast<float>(acc[j] / static_cast<double>(rows.size())));
+      // speaker-net: the average of unit vectors is rounded to float (its cohort file), then m
+      // is subtracted.
+      const double avg = acc[j] / static_cast<double>(rows.size());
+      const double v = per_utterance || mean == nullptr
+                           ? avg
+                           : static_cast<double>(static_cast<float>(avg)) - (*mean)[j];
+      cohort.vectors.push_back(static_cast<float>(v));
     }
   }
   return cohort;
 }
 
-Cohort BuildCohortFromDataDir(const EmbeddingTable& table, const std::string& data_dir) {
-  return BuildCohort(table, ReadUtt2Spk(data_dir), data_dir);
+Cohort BuildCohortFromDataDir(const EmbeddingTable& table, const std::string& data_dir,
+                              const std::vector<float>* mean, CohortMean form) {
+  Cohort cohort = BuildCohort(table, ReadUtt2Spk(data_dir), "cohort " + data_dir, mean, form);
+  cohort.source = data_dir;
+  return cohort;
 }
 
 ScoreNormMethod ParseScoreNormMethod(const std::string& name) {
@@ -375,10 +423,10 @@ NormalizedScores ScoreNorm(const EmbeddingTable& table, const std::vector<Trial>
   if (cache == nullptr) {
     stats = Stats(p, cohort, options, mean);
   } else {
-    const std::string key = fmt::format(
-        "{} {} {} {} {} {} {} {}", table.size(), table.dim(), cohort.size(),
-        static_cast<int>(options.method), options.top_n, options.imposter,
-        options.double_precision, options.int8_preselect);
+    const std::string key =
+        fmt::format("{} {} {} {} {} {} {} {}", table.size(), table.dim(), cohort.size(),
+                    static_cast<int>(options.method), options.top_n, options.imposter,
+                    options.double_precision, options.int8_preselect);
     if (cache->table_ != &table || cache->cohort_ != &cohort || cache->mean_ != mean ||
         cache->key_ != key) {
       cache->table_ = &table;

@@ -21,14 +21,34 @@
 
 namespace speakernet {
 
-// One vector per cohort speaker: the mean of that speaker's L2-normalised utterance embeddings
-// (speaker-net `--average-cohort true`). Mean subtraction is NOT applied here; ScoreNorm
-// subtracts the submean vector from the cohort vectors, as from enroll and test.
+// How the submean vector m (spec §7.2 item 1) enters the cohort vectors (§7.2 item 3).
+enum class CohortMean {
+  // Default: each cohort utterance gets the transform enroll and test get, c_s = mean over the
+  // speaker's utterances of (e_u - m) / |e_u - m|, so the cohort describes the space that is
+  // scored.
+  kPerUtterance,
+  // speaker-net's form, for reproducing its published pipeline: c_s = mean_u e_u / |e_u| - m.
+  // The raw-embedding mean is subtracted from an average of unit vectors (spec §10.2 item 4):
+  // when |m| is not small next to 1 every cohort vector turns towards -m and AS-norm degrades
+  // the scores (docs/speaker-net-differences.md).
+  kSpeakerNet,
+};
+// "per-utterance" | "speaker-net"; anything else is an error.
+CohortMean ParseCohortMean(const std::string& name);
+
+// One vector per cohort speaker.
 struct Cohort {
   std::vector<std::string> speakers;  // sorted byte-wise
   int64_t dim = 0;
   std::vector<float> vectors;  // [speakers.size(), dim], row-major
   std::string source;          // for messages
+  // false (vectors given directly, e.g. raw speaker models): the vectors live in the raw
+  // embedding space, and ScoreNorm / ComputeCohortStats subtract their `mean` from them as from
+  // enroll and test. true (BuildCohort): the vectors are final, built with `built_mean`
+  // (empty = none), and are used as they are; a mean passed to ScoreNorm must then equal
+  // `built_mean` (a cohort built without the mean cannot be scored with one).
+  bool mean_applied = false;
+  std::vector<float> built_mean;
   size_t size() const { return speakers.size(); }
   const float* Row(size_t i) const { return vectors.data() + i * static_cast<size_t>(dim); }
 };
@@ -36,16 +56,25 @@ struct Cohort {
 // (utterance, speaker) pairs of a Kaldi data dir: utt2spk, else spk2utt. Errors name file:line;
 // a dir with neither file is an error.
 std::vector<std::pair<std::string, std::string>> ReadUtt2Spk(const std::string& data_dir);
+// (utterance, speaker) pairs of a spk2utt file ('speaker utt1 utt2 ...').
+std::vector<std::pair<std::string, std::string>> ReadSpk2Utt(const std::string& path);
 
-// Averages the L2-normalised embeddings (each divided by max(||e||, 1e-8), accumulated in
-// double) of every speaker's utterances. Every listed utterance must have an embedding in
-// `table`: a missing one is an error naming the utterance, its speaker and the table (a cohort
-// silently built from part of the data would change the scores).
+// One vector per speaker: the average of its utterances' embeddings after `mean` (may be null)
+// is applied in the given form (see CohortMean), each utterance L2-normalised (divided by
+// max(|v|, 1e-8)), accumulated in double. Every listed utterance must have an embedding in
+// `table`: a missing one is an error naming `source`, the utterance, its speaker and the table
+// (a cohort silently built from part of the data would change the scores); so is an utterance
+// listed twice. The result has mean_applied = true. Also used for multi-utterance enrolment
+// models (the same construction).
 Cohort BuildCohort(const EmbeddingTable& table,
                    const std::vector<std::pair<std::string, std::string>>& utt2spk,
-                   const std::string& source = "<utt2spk>");
-// BuildCohort(table, ReadUtt2Spk(data_dir), data_dir).
-Cohort BuildCohortFromDataDir(const EmbeddingTable& table, const std::string& data_dir);
+                   const std::string& source = "<utt2spk>",
+                   const std::vector<float>* mean = nullptr,
+                   CohortMean form = CohortMean::kPerUtterance);
+// BuildCohort(table, ReadUtt2Spk(data_dir), "cohort " + data_dir, mean, form); source = data_dir.
+Cohort BuildCohortFromDataDir(const EmbeddingTable& table, const std::string& data_dir,
+                              const std::vector<float>* mean = nullptr,
+                              CohortMean form = CohortMean::kPerUtterance);
 
 enum class ScoreNormMethod { kASNorm, kSNorm };
 // "asnorm" | "snorm"; anything else is an error.
@@ -78,14 +107,15 @@ struct ScoreNormOptions {
 
 // Cohort statistics of one utterance x (after submean): mean and population std of its top-N
 // cosines against the cohort (the whole cohort for S-norm), and the imposter measure: the mean
-// of the top-N inner products (x - m).(c - m), the N also selected by inner product (speaker-net
-// mean_imposter; the whole cohort for S-norm). std is floored at 1e-8 before it divides.
+// of the top-N inner products (x - m).c, c the cohort vector as scored (c - m for a cohort given
+// in the raw space), the N also selected by inner product (speaker-net mean_imposter; the whole
+// cohort for S-norm). std is floored at 1e-8 before it divides.
 struct CohortStats {
   double mean = 0, std = 0, imposter = 0;
 };
 
 // Statistics of `ids` (all must be in `table`), with `mean` (may be null) subtracted from the
-// utterances and from the cohort vectors.
+// utterances, and from the cohort vectors unless the cohort was built with it (Cohort).
 std::vector<CohortStats> ComputeCohortStats(const EmbeddingTable& table,
                                             const std::vector<std::string>& ids,
                                             const Cohort& cohort, const ScoreNormOptions& options,
@@ -107,9 +137,9 @@ class CohortStatsCache {
  public:
   size_t size() const;  // utterances whose statistics are held
  private:
-  friend NormalizedScores ScoreNorm(const EmbeddingTable&, const std::vector<Trial>&,
-                                    const Cohort&, const ScoreNormOptions&,
-                                    const std::vector<float>*, CohortStatsCache*);
+  friend NormalizedScores ScoreNorm(const EmbeddingTable&, const std::vector<Trial>&, const Cohort&,
+                                    const ScoreNormOptions&, const std::vector<float>*,
+                                    CohortStatsCache*);
   const EmbeddingTable* table_ = nullptr;
   const Cohort* cohort_ = nullptr;
   const std::vector<float>* mean_ = nullptr;

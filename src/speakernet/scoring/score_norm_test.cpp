@@ -7,12 +7,14 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <random>
 
 #include <torch/torch.h>
 
 #include "speakernet/common/error.h"
 #include "speakernet/common/test_util.h"
+#include "speakernet/scoring/metrics.h"
 
 namespace speakernet {
 namespace {
@@ -181,8 +183,10 @@ TEST(ScoreNorm, ASNormFloatPathIsCloseToNaiveReference) {
 // thousands of cosines within the int8 error bound of the N-th largest, exact ties across the
 // N-th place, tiny dimensions (large relative quantisation error), top-N near the cohort size.
 // With the error bound scaled by 0.3 (a manual check) the small-dimension cases fail by 5e-6.
+// `with_mean` defaults to the table's mean (a cohort given in the raw space has it subtracted).
 void ExpectPreselectionExact(const EmbeddingTable& table, const Cohort& cohort, int64_t top_n,
-                             int64_t block_rows = 13) {
+                             int64_t block_rows = 13,
+                             const std::vector<float>* with_mean = nullptr) {
   std::vector<std::string> ids(table.keys().begin(), table.keys().end());
   ScoreNormOptions plain;
   plain.top_n = top_n;
@@ -190,7 +194,7 @@ void ExpectPreselectionExact(const EmbeddingTable& table, const Cohort& cohort, 
   ScoreNormOptions fast = plain;
   fast.int8_preselect = true;
   fast.block_rows = block_rows;
-  const std::vector<float> mean = MeanEmbedding(table);
+  const std::vector<float> mean = with_mean ? *with_mean : MeanEmbedding(table);
   const auto a = ComputeCohortStats(table, ids, cohort, plain, &mean);
   const auto b = ComputeCohortStats(table, ids, cohort, fast, &mean);
   double worst_mean = 0, worst_std = 0, worst_imp = 0;
@@ -415,7 +419,9 @@ TEST(ScoreNorm, StatsCacheReusesSharedUtterancesAndResetsOnOtherInputs) {
   ScoreNorm(table, first, cohort, f, &mean, &fcache);
   const NormalizedScores g = ScoreNorm(table, second, cohort, f, &mean, &fcache);
   const NormalizedScores h = ScoreNorm(table, second, cohort, f, &mean);
-  ExpectNear(g.scores, h.scores, 1e-6, "float path, cached vs not");
+  // A few float ulps of |score| ~ 10: on the fp32 path (no VNNI) BLAS may sum a row in another
+  // order when it sits elsewhere in the product.
+  ExpectNear(g.scores, h.scores, 1e-6, "float path, cached vs not", true);
 }
 
 TEST(Cohort, AveragesL2NormalisedEmbeddingsBySpeaker) {
@@ -489,6 +495,214 @@ TEST(ScoreNormErrors, DimensionsAndMissingTrialIds) {
   EXPECT_THAT(ErrorOf([] { ParseScoreNormMethod("znorm"); }), HasSubstr("znorm"));
 }
 
+// ---- Issue 15: the submean vector and the cohort (spec §10.2 item 4). Embeddings with a common
+// offset (|m| ~ 17 >> 1): e = m0 + c_speaker + noise.
+struct OffsetSet {
+  EmbeddingTable table;
+  std::vector<std::pair<std::string, std::string>> utt2spk;
+};
+
+OffsetSet MakeOffsetSet(const std::string& prefix, int speakers, int utts, int64_t dim,
+                        float offset, float noise, std::mt19937& rng) {
+  std::normal_distribution<float> gauss(0.0f, 1.0f);
+  OffsetSet set;
+  for (int s = 0; s < speakers; ++s) {
+    std::vector<float> centre(static_cast<size_t>(dim));
+    for (float& v : centre) v = gauss(rng);
+    const std::string spk = prefix + "s" + std::to_string(s);
+    for (int u = 0; u < utts; ++u) {
+      std::vector<float> e(static_cast<size_t>(dim));
+      for (int64_t j = 0; j < dim; ++j) e[j] = offset + centre[j] + noise * gauss(rng);
+      const std::string utt = spk + "u" + std::to_string(u);
+      set.table.Add(utt, std::move(e));
+      set.utt2spk.emplace_back(utt, spk);
+    }
+  }
+  return set;
+}
+
+// Direct reference of a cohort, written without BuildCohort: per speaker, the mean over its
+// utterances of unit(e - m) (per_utterance), or speaker-net's mean of unit(e), rounded to float
+// (its spk_xvector file), minus m in float32 arithmetic (as torch does it). Final vectors, for
+// NaiveScoreNorm(..., subtract_from_cohort = false).
+Cohort DirectCohort(const OffsetSet& set, const std::vector<float>* m, bool per_utterance) {
+  std::map<std::string, std::vector<Vec>> units;
+  for (const auto& [utt, spk] : set.utt2spk) {
+    Vec v = Sub(set.table.Get(utt), per_utterance ? m : nullptr);
+    const double norm = std::sqrt(DotD(v, v));
+    for (double& x : v) x /= norm;
+    units[spk].push_back(v);
+  }
+  Cohort c;
+  c.dim = set.table.dim();
+  c.source = "<direct>";
+  for (const auto& [spk, vs] : units) {
+    c.speakers.push_back(spk);
+    for (int64_t j = 0; j < c.dim; ++j) {
+      double acc = 0;
+      for (const Vec& v : vs) acc += v[static_cast<size_t>(j)];
+      const float avg = static_cast<float>(acc / static_cast<double>(vs.size()));
+      c.vectors.push_back(per_utterance ? avg : avg - (*m)[static_cast<size_t>(j)]);
+    }
+  }
+  return c;
+}
+
+std::vector<Trial> AllPairs(const OffsetSet& set) {
+  std::vector<Trial> trials;
+  for (size_t a = 0; a < set.utt2spk.size(); ++a) {
+    for (size_t b = a + 1; b < set.utt2spk.size(); ++b) {
+      const bool target = set.utt2spk[a].second == set.utt2spk[b].second;
+      trials.push_back({set.utt2spk[a].first, set.utt2spk[b].first, target ? 1 : 0});
+    }
+  }
+  return trials;
+}
+
+double EerOf(const std::vector<double>& scores, const std::vector<Trial>& trials) {
+  std::vector<int> labels;
+  for (const Trial& t : trials) labels.push_back(t.target);
+  return ComputeMetrics(scores, labels).eer_percent;
+}
+
+// Mean pairwise cosine of the cohort vectors as scored (m subtracted from a raw-space cohort).
+double MeanPairwiseCosine(const Cohort& c, const std::vector<float>* m) {
+  std::vector<Vec> u;
+  for (size_t i = 0; i < c.size(); ++i) {
+    u.push_back(Sub(std::vector<float>(c.Row(i), c.Row(i) + c.dim), c.mean_applied ? nullptr : m));
+  }
+  double sum = 0;
+  for (size_t i = 0; i < u.size(); ++i) {
+    for (size_t j = i + 1; j < u.size(); ++j) sum += CosD(u[i], u[j]);
+  }
+  return sum / (0.5 * static_cast<double>(u.size() * (u.size() - 1)));
+}
+
+TEST(CohortMean, BuildCohortCentresEachUtteranceOrFollowsSpeakerNet) {
+  // m = (1, 1): a1 - m = (3, 4) -> (0.6, 0.8); a2 - m = (0, 2) -> (0, 1); b1 - m = (-5, 0).
+  EmbeddingTable t;
+  t.Add("a1", {4, 5});
+  t.Add("a2", {1, 3});
+  t.Add("b1", {-4, 1});
+  const std::vector<float> m = {1, 1};
+  const std::vector<std::pair<std::string, std::string>> u2s = {
+      {"a1", "A"}, {"a2", "A"}, {"b1", "B"}};
+  const Cohort per = BuildCohort(t, u2s, "c", &m);
+  EXPECT_TRUE(per.mean_applied);
+  EXPECT_EQ(per.built_mean, m);
+  EXPECT_NEAR(per.vectors[0], 0.3, 1e-7);
+  EXPECT_NEAR(per.vectors[1], 0.9, 1e-7);
+  EXPECT_NEAR(per.vectors[2], -1.0, 1e-7);
+  EXPECT_NEAR(per.vectors[3], 0.0, 1e-7);
+  // speaker-net: mean of unit(e) minus m: A = ((4, 5)/sqrt 41 + (1, 3)/sqrt 10)/2 - (1, 1).
+  const Cohort sn = BuildCohort(t, u2s, "c", &m, CohortMean::kSpeakerNet);
+  EXPECT_NEAR(sn.vectors[0], (4 / std::sqrt(41.0) + 1 / std::sqrt(10.0)) / 2 - 1, 1e-7);
+  EXPECT_NEAR(sn.vectors[1], (5 / std::sqrt(41.0) + 3 / std::sqrt(10.0)) / 2 - 1, 1e-7);
+  EXPECT_NEAR(sn.vectors[2], -4 / std::sqrt(17.0) - 1, 1e-7);
+  EXPECT_NEAR(sn.vectors[3], 1 / std::sqrt(17.0) - 1, 1e-7);
+  EXPECT_EQ(ParseCohortMean("speaker-net"), CohortMean::kSpeakerNet);
+  EXPECT_EQ(ParseCohortMean("per-utterance"), CohortMean::kPerUtterance);
+  EXPECT_THAT(ErrorOf([] { ParseCohortMean("raw"); }), HasSubstr("'raw'"));
+}
+
+// Both forms' scores equal a direct reference of their definition, for AS-norm and S-norm,
+// scores and imposter measure: double precision to 1e-9 (relative), the float path (int8
+// preselection where available) to 1e-4 of a normalised score divided by sigma ~ 0.05.
+// speaker-net's collapsed cohort makes sigma ~ 1e-4 (scores in the hundreds): its float scores
+// carry the float32 rounding of the cosines times 1/sigma, 1e-4 relative for AS-norm and 5e-3 for
+// S-norm, whose float variance E[x^2] - E[x]^2 cancels.
+TEST(CohortMean, BothFormsMatchDirectReferenceWithOffsetEmbeddings) {
+  std::mt19937 rng(151);
+  const OffsetSet cohort_set = MakeOffsetSet("c", 60, 4, 32, 3.0f, 1.0f, rng);
+  const OffsetSet eval = MakeOffsetSet("e", 10, 4, 32, 3.0f, 1.0f, rng);
+  const std::vector<float> m = MeanEmbedding(cohort_set.table);
+  const std::vector<Trial> trials = AllPairs(eval);
+  for (const bool per_utterance : {true, false}) {
+    const Cohort cohort =
+        BuildCohort(cohort_set.table, cohort_set.utt2spk, "c", &m,
+                    per_utterance ? CohortMean::kPerUtterance : CohortMean::kSpeakerNet);
+    const Cohort direct = DirectCohort(cohort_set, &m, per_utterance);
+    for (const ScoreNormMethod method : {ScoreNormMethod::kASNorm, ScoreNormMethod::kSNorm}) {
+      const size_t n = method == ScoreNormMethod::kASNorm ? 10 : 60;
+      const RefScores want =
+          NaiveScoreNorm(eval.table, trials, direct, n, &m, /*subtract_from_cohort=*/false);
+      ScoreNormOptions o;
+      o.method = method;
+      o.top_n = 10;
+      o.double_precision = true;
+      const NormalizedScores got = ScoreNorm(eval.table, trials, cohort, o, &m);
+      const std::string what = std::string(per_utterance ? "per-utterance" : "speaker-net") +
+                               (method == ScoreNormMethod::kASNorm ? " asnorm" : " snorm");
+      ExpectNear(got.scores, want.norm, 1e-9, what.c_str(), true);
+      ExpectNear(got.enroll_imposter, want.enroll_imp, 1e-9, (what + " imposter").c_str(), true);
+      o.double_precision = false;
+      const NormalizedScores f = ScoreNorm(eval.table, trials, cohort, o, &m);
+      const double tol = per_utterance ? 1e-4 : method == ScoreNormMethod::kASNorm ? 1e-4 : 5e-3;
+      ExpectNear(f.scores, want.norm, tol, (what + " float").c_str(), !per_utterance);
+      ExpectNear(f.test_imposter, want.test_imp, 1e-5, (what + " float imposter").c_str(), true);
+    }
+  }
+}
+
+// The failure the default fixes: with |m| >> 1 speaker-net's cohort collapses towards -m (mean
+// pairwise cosine ~1) and AS-norm loses several EER points against submean cosine; the
+// per-utterance form keeps the cohort spread out and AS-norm does not degrade the EER.
+TEST(CohortMean, PerUtteranceASNormDoesNotDegradeEerWithOffsetEmbeddings) {
+  std::mt19937 rng(152);
+  const OffsetSet cohort_set = MakeOffsetSet("c", 60, 4, 32, 3.0f, 1.0f, rng);
+  const OffsetSet eval = MakeOffsetSet("e", 30, 8, 32, 3.0f, 1.0f, rng);
+  const std::vector<float> m = MeanEmbedding(cohort_set.table);
+  const std::vector<Trial> trials = AllPairs(eval);
+  ScoreNormOptions o;
+  o.top_n = 10;
+  const Cohort per = BuildCohort(cohort_set.table, cohort_set.utt2spk, "c", &m);
+  const Cohort sn =
+      BuildCohort(cohort_set.table, cohort_set.utt2spk, "c", &m, CohortMean::kSpeakerNet);
+  const NormalizedScores a = ScoreNorm(eval.table, trials, per, o, &m);
+  const NormalizedScores b = ScoreNorm(eval.table, trials, sn, o, &m);
+  const double eer_cos = EerOf(a.raw, trials), eer_per = EerOf(a.scores, trials),
+               eer_sn = EerOf(b.scores, trials);
+  std::printf("EER submean cosine %.2f%%, AS-norm per-utterance %.2f%%, speaker-net %.2f%%\n",
+              eer_cos, eer_per, eer_sn);
+  EXPECT_LE(eer_per, eer_cos + 1.0);
+  EXPECT_GE(eer_sn, eer_cos + 3.0);
+  EXPECT_LT(std::abs(MeanPairwiseCosine(per, &m)), 0.1);
+  EXPECT_GT(MeanPairwiseCosine(sn, &m), 0.9);
+  // Without a mean both forms are the same cohort.
+  const Cohort p0 = BuildCohort(cohort_set.table, cohort_set.utt2spk, "c");
+  const Cohort s0 =
+      BuildCohort(cohort_set.table, cohort_set.utt2spk, "c", nullptr, CohortMean::kSpeakerNet);
+  EXPECT_EQ(p0.vectors, s0.vectors);
+}
+
+TEST(CohortMean, Int8PreselectionIsExactInBothForms) {
+  std::mt19937 rng(153);
+  const OffsetSet cohort_set = MakeOffsetSet("c", 5994, 2, 256, 3.0f, 1.0f, rng);
+  const OffsetSet eval = MakeOffsetSet("e", 100, 3, 256, 3.0f, 1.0f, rng);
+  const std::vector<float> m = MeanEmbedding(cohort_set.table);
+  for (const CohortMean form : {CohortMean::kPerUtterance, CohortMean::kSpeakerNet}) {
+    const Cohort cohort = BuildCohort(cohort_set.table, cohort_set.utt2spk, "c", &m, form);
+    ExpectPreselectionExact(eval.table, cohort, 300, 13, &m);
+    ExpectPreselectionExact(eval.table, cohort, 10, 64, &m);
+  }
+}
+
+TEST(CohortMean, ScoringWithAnotherMeanThanTheCohortsIsAnError) {
+  std::mt19937 rng(154);
+  const OffsetSet set = MakeOffsetSet("c", 12, 2, 8, 3.0f, 1.0f, rng);
+  const std::vector<float> m = MeanEmbedding(set.table);
+  const std::vector<Trial> trials = AllPairs(set);
+  ScoreNormOptions o;
+  o.top_n = 3;
+  const Cohort plain = BuildCohort(set.table, set.utt2spk, "cohort vox2dev");
+  EXPECT_THAT(ErrorOf([&] { ScoreNorm(set.table, trials, plain, o, &m); }),
+              HasSubstr("cohort vox2dev was built without the mean"));
+  std::vector<float> other = m;
+  other[0] += 1;
+  const Cohort centred = BuildCohort(set.table, set.utt2spk, "cohort vox2dev", &other);
+  EXPECT_THAT(ErrorOf([&] { ScoreNorm(set.table, trials, centred, o, &m); }),
+              HasSubstr("built with another mean"));
+}
+
 }  // namespace
 }  // namespace speakernet
-
