@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace speakernet {
@@ -51,6 +52,8 @@ class EmbeddingTable {
   const std::vector<std::string>& keys() const { return keys_; }  // in load order
   const std::string& key(size_t i) const { return keys_[i]; }
   const std::string& source() const { return source_; }
+  // What messages call the table (a file name; "<memory>" for a table built with Add).
+  void set_source(std::string source) { source_ = std::move(source); }
 
  private:
   std::string source_ = "<memory>";
