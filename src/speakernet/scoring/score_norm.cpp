@@ -141,11 +141,15 @@ std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>&
   };
 
   if (options.method == ScoreNormMethod::kSNorm) {
-    // Over the whole cohort: mean_j x.c_j = x.m1 and mean_j (x.c_j)^2 = x^T M2 x, with
-    // m1 = mean c_j and M2 = mean c_j c_j^T; the imposter mean is |x| x.(mean of raw c_j).
+    // Over the whole cohort: mean_j x.c_j = x.m1 and var_j x.c_j = x^T C x, with m1 = mean c_j
+    // and C = mean (c_j - m1)(c_j - m1)^T (centred in double: E[(x.c)^2] - (x.m1)^2 in float
+    // cancels when the cohort scores vary little, e.g. speaker-net's collapsed cohort); the
+    // imposter mean is |x| x.(mean of raw c_j).
     const torch::Tensor c64 = cht.to(torch::kDouble);
-    const torch::Tensor m1 = c64.mean(0).to(dtype);
-    const torch::Tensor m2 = torch::mm(c64.t(), c64).div_(static_cast<double>(c)).to(dtype);
+    const torch::Tensor mean64 = c64.mean(0);
+    const torch::Tensor centred = c64 - mean64;
+    const torch::Tensor m1 = mean64.to(dtype);
+    const torch::Tensor m2 = torch::mm(centred.t(), centred).div_(static_cast<double>(c)).to(dtype);
     const torch::Tensor cn_t =
         torch::from_blob(cn.data(), {c, 1}, torch::TensorOptions().dtype(torch::kDouble));
     const torch::Tensor mraw = (c64 * cn_t).mean(0).to(dtype);
@@ -159,7 +163,7 @@ std::vector<CohortStats> StatsImpl(std::vector<T>& x, const std::vector<double>&
       for (int64_t r = 0; r < rows; ++r) {
         CohortStats& s = stats[static_cast<size_t>(r0 + r)];
         s.mean = pp[r * (d + 2) + d];
-        s.std = std::sqrt(std::max(pe2[r] - s.mean * s.mean, 0.0));
+        s.std = std::sqrt(std::max(pe2[r], 0.0));
         s.imposter =
             options.imposter ? xn[static_cast<size_t>(r0 + r)] * pp[r * (d + 2) + d + 1] : 0.0;
       }

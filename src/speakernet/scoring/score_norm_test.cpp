@@ -14,6 +14,7 @@
 
 #include "speakernet/common/error.h"
 #include "speakernet/common/test_util.h"
+#include "speakernet/scoring/int8_cohort_stats.h"
 #include "speakernet/scoring/metrics.h"
 
 namespace speakernet {
@@ -281,7 +282,9 @@ TEST(ScoreNorm, Int8PreselectionIsThreadCountIndependent) {
     runs.push_back(ComputeCohortStats(table, ids, cohort, o, &mean));
   }
   at::set_num_threads(threads);
-  for (size_t r = 1; r < runs.size(); ++r) {
+  // Bit-identical on the int8 path only: without VNNI the fp32 path's BLAS product may sum in
+  // another order with another thread count.
+  for (size_t r = 1; r < runs.size() && Int8CohortStatsAvailable(64); ++r) {
     for (size_t i = 0; i < ids.size(); ++i) {
       ASSERT_EQ(runs[r][i].mean, runs[0][i].mean) << "row " << i << ", run " << r;
       ASSERT_EQ(runs[r][i].std, runs[0][i].std) << "row " << i << ", run " << r;
@@ -609,8 +612,7 @@ TEST(CohortMean, BuildCohortCentresEachUtteranceOrFollowsSpeakerNet) {
 // scores and imposter measure: double precision to 1e-9 (relative), the float path (int8
 // preselection where available) to 1e-4 of a normalised score divided by sigma ~ 0.05.
 // speaker-net's collapsed cohort makes sigma ~ 1e-4 (scores in the hundreds): its float scores
-// carry the float32 rounding of the cosines times 1/sigma, 1e-4 relative for AS-norm and 5e-3 for
-// S-norm, whose float variance E[x^2] - E[x]^2 cancels.
+// carry the float32 rounding of the cosines times 1/sigma, up to 1e-3 of max(1, |score|).
 TEST(CohortMean, BothFormsMatchDirectReferenceWithOffsetEmbeddings) {
   std::mt19937 rng(151);
   const OffsetSet cohort_set = MakeOffsetSet("c", 60, 4, 32, 3.0f, 1.0f, rng);
@@ -637,7 +639,7 @@ TEST(CohortMean, BothFormsMatchDirectReferenceWithOffsetEmbeddings) {
       ExpectNear(got.enroll_imposter, want.enroll_imp, 1e-9, (what + " imposter").c_str(), true);
       o.double_precision = false;
       const NormalizedScores f = ScoreNorm(eval.table, trials, cohort, o, &m);
-      const double tol = per_utterance ? 1e-4 : method == ScoreNormMethod::kASNorm ? 1e-4 : 5e-3;
+      const double tol = per_utterance ? 1e-4 : 1e-3;
       ExpectNear(f.scores, want.norm, tol, (what + " float").c_str(), !per_utterance);
       ExpectNear(f.test_imposter, want.test_imp, 1e-5, (what + " float imposter").c_str(), true);
     }
