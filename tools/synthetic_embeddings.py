@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Synthetic speaker embeddings with a common offset, for checking the scoring back end.
 
-    python3 tools/synthetic_embeddings.py OUT [--dim 256] [--offset 0.5] [--seed 1]
+    python3 tools/synthetic_embeddings.py OUT [--dim 256] [--offset 0.5] [--noise 2] [--seed 1]
 
 Every embedding is offset + c_speaker + s_u * noise: c ~ N(0, I), noise ~ N(0, I), the per-
-utterance noise scale s_u ~ U(0.5, 1.5) (utterances of varying quality), offset a constant in
+utterance noise scale s_u ~ NOISE * U(0.5, 1.5) (utterances of varying quality), offset a constant in
 every dimension (|m| = offset * sqrt(dim)). Writes OUT/train (the cohort / submean set) and
 OUT/test (held-out speakers), each with embeddings.npy, utts.txt, utt2spk, and OUT/test/trials
 ('enroll test target|nontarget': every target pair, plus 10 random non-target pairs per
@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 
-def make(rng, out, name, speakers, utts, dim, offset):
+def make(rng, out, name, speakers, utts, dim, offset, noise):
     d = os.path.join(out, name)
     os.makedirs(d, exist_ok=True)
     keys, spk, embs = [], [], []
@@ -25,7 +25,7 @@ def make(rng, out, name, speakers, utts, dim, offset):
         for u in range(utts):
             keys.append("%s-s%04d-u%02d" % (name, s, u))
             spk.append("%s-s%04d" % (name, s))
-            embs.append(offset + c + rng.uniform(0.5, 1.5) * rng.normal(size=dim))
+            embs.append(offset + c + noise * rng.uniform(0.5, 1.5) * rng.normal(size=dim))
     np.save(os.path.join(d, "embeddings.npy"), np.array(embs, dtype=np.float32))
     with open(os.path.join(d, "utts.txt"), "w") as f:
         f.writelines(k + "\n" for k in keys)
@@ -39,6 +39,7 @@ def main():
     p.add_argument("out")
     p.add_argument("--dim", type=int, default=256)
     p.add_argument("--offset", type=float, default=0.5)
+    p.add_argument("--noise", type=float, default=2.0)
     p.add_argument("--train-speakers", type=int, default=400)
     p.add_argument("--train-utts", type=int, default=6)
     p.add_argument("--test-speakers", type=int, default=100)
@@ -46,8 +47,8 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args()
     rng = np.random.default_rng(a.seed)
-    make(rng, a.out, "train", a.train_speakers, a.train_utts, a.dim, a.offset)
-    keys, spk = make(rng, a.out, "test", a.test_speakers, a.test_utts, a.dim, a.offset)
+    make(rng, a.out, "train", a.train_speakers, a.train_utts, a.dim, a.offset, a.noise)
+    keys, spk = make(rng, a.out, "test", a.test_speakers, a.test_utts, a.dim, a.offset, a.noise)
     lines = []
     for i in range(len(keys)):
         for j in range(i + 1, len(keys)):
