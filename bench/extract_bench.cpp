@@ -25,14 +25,12 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <functional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "speakernet/features/fbank.h"
-#include "speakernet/features/kaldi_fbank.h"
+#include "speakernet/features/front_end.h"
 #include "speakernet/models/mac_count.h"
 #include "speakernet/models/speaker_model.h"
 #include "bench_util.h"
@@ -118,17 +116,10 @@ void BM_Extract(benchmark::State& state, const BenchModel& m) {
   torch::manual_seed(0);
   const auto [sgemm, cpu_sgemm] = SgemmFlops1Thread();
   at::set_num_threads(1);
-  std::function<torch::Tensor(const torch::Tensor&)> features;
-  if (m.kaldi_fbank) {
-    speakernet::KaldiFbankOptions o;
-    o.num_bins = 80;
-    o.use_energy = true;
-    auto fb = std::make_shared<speakernet::KaldiFbank>(o);
-    features = [fb](const torch::Tensor& w) { return (*fb)(w, false); };
-  } else {
-    auto fb = std::make_shared<speakernet::Fbank>(speakernet::FbankOptions{});
-    features = [fb](const torch::Tensor& w) { return (*fb)(w, false); };
-  }
+  speakernet::FrontEndConfig front_end_config;  // kaldi: resnet101's options (the defaults)
+  if (m.kaldi_fbank) front_end_config.type = "kaldi_fbank";
+  const speakernet::FrontEnd front_end(front_end_config);
+  auto features = [&front_end](const torch::Tensor& w) { return front_end(w, false); };
   auto model = speakernet::CreateModel(m.config);
   model->eval();
   const auto wave = (torch::randn({kSamples}) * 0.1).clamp(-1, 1);

@@ -8,6 +8,8 @@
 // speaker-net's extract_fbank.* buffers (constants of its torchaudio MelSpectrogram) are only
 // written with --fbank-buffers: ours live outside the model, and speaker-net's own extraction
 // loads with strict=False. With them, a strict load_state_dict into speaker-net's model works.
+// speaker-net's kaldi_fbank front end (kaldifeat) has no buffers, so --fbank-buffers is refused
+// for a features.type kaldi_fbank experiment.
 #include <spdlog/spdlog.h>
 
 #include "speakernet/cli/commands.h"
@@ -55,9 +57,13 @@ void AddExportCommand(CLI::App& app) {
     StateDict out;
     const std::string prefix = args->ddp_prefix ? "module." : "";
     if (args->fbank_buffers) {
+      SN_CHECK(!config.features.IsKaldi(),
+               "export --fbank-buffers: experiment '{}' uses features.type kaldi_fbank, which has "
+               "no extract_fbank.* buffers in speaker-net; leave the flag out",
+               args->exp);
       // speaker-net's Fbank registers torchaudio MelSpectrogram's buffers first: the periodic
       // Hamming window of win_length samples and the [n_fft/2+1, n_mels] mel filters.
-      const Fbank fbank(config.features);
+      const Fbank fbank(config.features.fbank);
       out.emplace_back(
           prefix + "extract_fbank.mel_spec_extractor.spectrogram.window",
           torch::hamming_window(fbank.options().WinLength(), /*periodic=*/true, torch::kFloat));

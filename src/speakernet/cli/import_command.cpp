@@ -7,14 +7,17 @@
 // models/speaker_net_interop.h), checks every model key against the model the config describes
 // (missing, unexpected and mis-shaped keys are reported together, by name) and writes
 //   EXP/config.yaml                          the resolved config (with any --a.b=c overrides)
-//   EXP/checkpoints/<tag>/model.pt           model + loss.weight, our checkpoint format
+//   EXP/checkpoints/<tag>/model.pt           model + classifier, our checkpoint format
 //   EXP/checkpoints/<tag>/state.yaml         position 0 (epoch 0, step 0)
-// which `speakernet extract --exp EXP` uses directly. There is no optimizer state, so
+// which `speakernet extract --exp EXP` uses directly. The classifier must be the one the
+// config's loss.method builds (loss.weight [classes * K, emb, 1] for am/aam; loss.affine.weight
+// and loss.affine.bias for softmax), checked by name and shape. There is no optimizer state, so
 // `train --resume` cannot continue from it.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -22,6 +25,7 @@
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/config.h"
 #include "speakernet/common/error.h"
+#include "speakernet/losses/loss_factory.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/models/speaker_net_interop.h"
 #include "speakernet/models/torch_save_reader.h"
@@ -63,6 +67,40 @@ std::string WriteSingleCheckpointExp(const std::string& exp_dir, const std::stri
   return ckpt_dir.string();
 }
 
+namespace {
+
+// The classifier entries (loss.*) of `state`, checked by name and shape against the classifier
+// that `loss` builds for `emb_dim` (its number of classes taken from the file), as float32.
+StateDict ImportClassifier(const StateDict& state, const LossConfig& loss, int64_t emb_dim,
+                           const std::string& file) {
+  StateDict entries;
+  for (const auto& kv : state) {
+    if (kv.first.rfind(kClassifierPrefix, 0) == 0) entries.push_back(kv);
+  }
+  if (entries.empty()) return {};
+  const std::string rows_key =
+      std::string(kClassifierPrefix) + (loss.IsSoftmax() ? "affine.weight" : "weight");
+  const auto rows = std::find_if(entries.begin(), entries.end(),
+                                 [&](const auto& kv) { return kv.first == rows_key; });
+  SN_CHECK(rows != entries.end() && rows->second.dim() >= 1,
+           "import: '{}': the classifier key '{}' is not '{}', which loss.method {} needs (pass "
+           "the loss.method the checkpoint was trained with, or --no-classifier)",
+           file, entries.front().first, rows_key, loss.method);
+  const int64_t k = loss.IsSoftmax() ? 1 : loss.K;
+  SN_CHECK(rows->second.size(0) % k == 0, "import: '{}': key '{}' has {} rows, not a multiple of "
+           "loss.K {}", file, rows_key, rows->second.size(0), k);
+  const auto classifier = MakeClassifierLoss(loss, emb_dim, rows->second.size(0) / k);
+  try {
+    LoadStateDict(*classifier, entries, kClassifierPrefix);
+  } catch (const Error& e) {
+    Fail(fmt::format("import: '{}': the classifier does not fit loss.method {}: {}", file,
+                     loss.method, e.what()));
+  }
+  return GetStateDict(*classifier, kClassifierPrefix);
+}
+
+}  // namespace
+
 void AddImportCommand(CLI::App& app) {
   struct Args {
     std::string config, in, out, tag = "imported";
@@ -99,15 +137,10 @@ void AddImportCommand(CLI::App& app) {
                        e.what()));
     }
     StateDict out = GetStateDict(*model);
-    for (const auto& [name, tensor] : state) {
-      if (name.rfind(kClassifierPrefix, 0) != 0 || args->no_classifier) continue;
-      SN_CHECK(name == std::string(kClassifierPrefix) + "weight",
-               "import: '{}': unexpected classifier key '{}' (expected {}weight)", args->in, name,
-               kClassifierPrefix);
-      SN_CHECK(tensor.dim() == 3 && tensor.size(1) == model->EmbeddingDim() && tensor.size(2) == 1,
-               "import: '{}': key '{}' has shape {}, expected [classes, {}, 1]", args->in, name,
-               c10::str(tensor.sizes()), model->EmbeddingDim());
-      out.emplace_back(name, tensor.to(torch::kFloat));
+    if (!args->no_classifier) {
+      for (auto& kv : ImportClassifier(state, config.loss, model->EmbeddingDim(), args->in)) {
+        out.push_back(std::move(kv));
+      }
     }
     const std::string dir =
         WriteSingleCheckpointExp(args->out, args->tag, config, out, args->in, args->force);

@@ -1,7 +1,9 @@
 // `speakernet model-info`: size and compute of the model a config describes.
 //
 //   parameters (without classifier)  speaker-net's count (spec §3.8: "loss" not in name)
-//   parameters (with classifier)     + the margin-softmax weight, num_classes * loss.K * emb_dim
+//   parameters (with classifier)     + the classifier: margin softmax num_classes * loss.K *
+//                                    emb_dim; softmax num_classes * (emb_dim + 1)
+//   features                         the front end (features.type) and its dimension
 //   MACs per second of audio         one forward pass on 100 frames (10 ms shift) of the
 //                                    configured features, conv and matrix-product layers only
 //                                    (models/mac_count.h)
@@ -13,6 +15,7 @@
 
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
+#include "speakernet/losses/loss_factory.h"
 #include "speakernet/models/mac_count.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/train_config.h"
@@ -49,13 +52,19 @@ void AddModelInfoCommand(CLI::App& app) {
     }
     const auto model = CreateModel(config.model);
     const int64_t params = CountParameters(*model);
-    const int64_t classifier = args->num_classes * config.loss.K * model->EmbeddingDim();
+    const int64_t classifier =
+        ClassifierParameterCount(config.loss, model->EmbeddingDim(), args->num_classes);
+    const std::string classes =
+        config.loss.IsSoftmax() ? fmt::format("{} classes, softmax", args->num_classes)
+                                : fmt::format("{} classes x K {}", args->num_classes, config.loss.K);
     const int64_t macs = CountForwardMacs(*model, config.model.feat_dim, args->frames);
     std::cout << "model: " << DescribeModel(config.model, *model) << "\n"
               << "parameters (without classifier): " << params << "\n"
-              << fmt::format("parameters (with classifier, {} classes x K {}): {}\n",
-                             args->num_classes, config.loss.K, params + classifier)
+              << fmt::format("parameters (with classifier, {}): {}\n", classes,
+                             params + classifier)
               << "embedding dim: " << model->EmbeddingDim() << "\n"
+              << fmt::format("features: {} ({}-d)\n", config.features.type,
+                             config.features.Dim())
               << fmt::format("MACs per {} frames ({:g} s of audio): {} ({:.3f} G)\n", args->frames,
                              args->frames / 100.0, macs, macs / 1e9);
   });

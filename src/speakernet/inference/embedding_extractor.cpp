@@ -21,7 +21,7 @@
 #include "speakernet/common/error.h"
 #include "speakernet/common/kaldi_io.h"
 #include "speakernet/common/progress.h"
-#include "speakernet/features/fbank.h"
+#include "speakernet/features/front_end.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/trainer.h"
@@ -48,32 +48,33 @@ struct EmbeddingExtractor::Impl {
   ExtractConfig extract;
   std::string device_name;
   torch::Device device{torch::kCPU};
-  std::unique_ptr<Fbank> fbank;
+  std::unique_ptr<FrontEnd> front_end;  // the experiment's (features.type in its config.yaml)
   std::shared_ptr<SpeakerModel> model;
   std::string checkpoint;
 
-  // [bins, frames] float32 features of one utterance on the CPU, as the model sees them: fbank
-  // with CMN over the whole utterance, then (with vad) the non-speech frames dropped. Computed
+  // [dim, frames] float32 features of one utterance on the CPU, as the model sees them: the
+  // training front end with CMN over the whole utterance, then (with vad) the non-speech frames dropped. Computed
   // on the CPU so that worker threads can do it while the model runs on any device. Thread-safe.
   torch::Tensor Features(const std::vector<float>& wave) const {
     const auto n = static_cast<int64_t>(wave.size());
     SN_CHECK(n > 0, "empty waveform");
     const torch::Tensor x =
         torch::from_blob(const_cast<float*>(wave.data()), {1, n}, torch::kFloat32);
-    torch::Tensor feats = (*fbank)(x, /*training=*/false)[0];
+    torch::Tensor feats = (*front_end)(x, /*training=*/false)[0];
     if (!extract.vad) return feats;
     // Kaldi VAD frames are snip-edges frames of 25 ms every 10 ms (frame j starts at j*vhop);
-    // fbank frame t is centred on sample t*hop. Each fbank frame takes the decision of the VAD
-    // frame whose centre (j*vhop + vwin/2) is nearest to its own.
-    const int sr = config.features.sample_rate;
+    // each feature frame takes the decision of the VAD frame whose centre (j*vhop + vwin/2) is
+    // nearest to its own (front_end->FrameCenter).
+    const int sr = front_end->SampleRate();
     const std::vector<float> energy = FrameLogEnergies(wave.data(), n, sr, 25.0, 10.0);
     if (energy.empty()) return feats;  // shorter than one VAD frame: keep everything
     const std::vector<bool> voiced = ComputeVad(energy, extract.vad_options);
-    const double hop = fbank->options().HopLength(), vhop = 0.010 * sr, vwin = 0.025 * sr;
+    const double vhop = 0.010 * sr, vwin = 0.025 * sr;
     const int64_t frames = feats.size(1), nv = static_cast<int64_t>(voiced.size());
     std::vector<int64_t> keep;
     for (int64_t t = 0; t < frames; ++t) {
-      const int64_t j = std::clamp<int64_t>(std::llround((t * hop - vwin / 2) / vhop), 0, nv - 1);
+      const int64_t j = std::clamp<int64_t>(
+          std::llround((front_end->FrameCenter(t) - vwin / 2) / vhop), 0, nv - 1);
       if (voiced[j]) keep.push_back(t);
     }
     // An utterance without any voiced frame is used whole rather than dropped, so that every
@@ -132,19 +133,20 @@ EmbeddingExtractor::EmbeddingExtractor(const std::string& exp_dir, const Extract
     m.checkpoint = Checkpointer(exp_dir, 1).Latest().value_or("");
     SN_CHECK(!m.checkpoint.empty(), "experiment '{}' has no checkpoint to extract with", exp_dir);
   }
-  m.fbank = std::make_unique<Fbank>(m.config.features);
+  m.front_end = std::make_unique<FrontEnd>(m.config.features);
   m.model = CreateModel(m.config.model);
   // Strict: a checkpoint of another architecture must fail here, not extract with random weights.
   LoadStateDict(*m.model, WithoutClassifier(Checkpointer::LoadModelState(m.checkpoint)));
   m.model->to(m.device);
   m.model->eval();
-  spdlog::info("extract: {} from {}", DescribeModel(m.config.model, *m.model), m.checkpoint);
+  spdlog::info("extract: {} from {}; features {} ({}-d)", DescribeModel(m.config.model, *m.model),
+               m.checkpoint, m.config.features.type, m.front_end->Dim());
 }
 
 EmbeddingExtractor::~EmbeddingExtractor() = default;
 
 int64_t EmbeddingExtractor::dim() const { return impl_->model->EmbeddingDim(); }
-int EmbeddingExtractor::sample_rate() const { return impl_->config.features.sample_rate; }
+int EmbeddingExtractor::sample_rate() const { return impl_->front_end->SampleRate(); }
 const std::string& EmbeddingExtractor::checkpoint() const { return impl_->checkpoint; }
 const ExtractConfig& EmbeddingExtractor::config() const { return impl_->extract; }
 
@@ -305,7 +307,7 @@ class FeaturePipeline {
     try {
       torch::NoGradGuard no_grad;
       slot.feats =
-          m_.Features(LoadUtteranceAudio(utts_[order_[pos]], m_.config.features.sample_rate));
+          m_.Features(LoadUtteranceAudio(utts_[order_[pos]], m_.front_end->SampleRate()));
     } catch (const std::exception& e) {
       slot.error = e.what();
     }

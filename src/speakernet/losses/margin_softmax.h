@@ -8,10 +8,13 @@
 #include <cstdint>
 #include <string>
 
+#include "speakernet/losses/classifier_loss.h"
+
 namespace speakernet {
 
 struct MarginSoftmaxConfig {
   std::string method = "am";  // am: phi = cos - m; aam: phi = cos(theta + m)
+                              // (loss_factory.h adds softmax: no margin)
   double m = 0.2;             // margin
   double s = 35;              // scale
   int64_t K = 1;              // sub-centres per class
@@ -21,7 +24,7 @@ struct MarginSoftmaxConfig {
 
   template <class V>
   void Fields(V& v) {
-    v("method", method, "am | aam");
+    v("method", method, "am | aam (margin softmax) | softmax (plain, see label_smoothing)");
     v("m", m, "margin");
     v("s", s, "scale");
     v("K", K, "sub-centres per class");
@@ -32,24 +35,20 @@ struct MarginSoftmaxConfig {
   void Validate() const;
 };
 
-class MarginSoftmaxImpl : public torch::nn::Module {
+class MarginSoftmaxImpl : public ClassifierLossImpl {
  public:
   MarginSoftmaxImpl(int64_t input_dim, int64_t num_targets, const MarginSoftmaxConfig& config);
 
-  struct Output {
-    torch::Tensor loss;    // scalar, mean cross entropy
-    torch::Tensor logits;  // s * cos without margin, [B, num_targets] (argmax = prediction)
-  };
-
   // emb: [B, input_dim] (any floating dtype; computed in fp32, also under autocast);
   // labels: [B] int64 class indices. Training mode applies the margins; eval mode gives the
-  // plain cross entropy of s * cos.
-  Output forward(const torch::Tensor& emb, const torch::Tensor& labels);
+  // plain cross entropy of s * cos. Output.logits = s * cos without margin.
+  Output forward(const torch::Tensor& emb, const torch::Tensor& labels) override;
 
   // Margin annealing: phi <- phi / (1 + lambda) + lambda / (1 + lambda) * cos (likewise for the
   // top-k penalty). 0 = full margin.
-  void SetLambda(double lambda);
+  void SetLambda(double lambda) override;
   double Lambda() const { return lambda_; }
+  double MarginFraction() const override { return 1.0 / (1.0 + lambda_); }
 
   int64_t NumTargets() const { return num_targets_; }
   const MarginSoftmaxConfig& config() const { return config_; }

@@ -10,7 +10,7 @@ namespace F = torch::nn::functional;
 
 void SoftmaxLossConfig::Validate() const {
   SN_CHECK(label_smoothing >= 0 && label_smoothing < 1,
-           "softmax_loss.label_smoothing must be in [0, 1), got {}", label_smoothing);
+           "loss.label_smoothing must be in [0, 1), got {}", label_smoothing);
 }
 
 SoftmaxLossImpl::SoftmaxLossImpl(int64_t input_dim, int64_t num_targets,

@@ -1,10 +1,14 @@
 // Plain softmax classifier: Linear(input_dim, num_targets) + cross entropy with optional label
-// smoothing (PyTorch semantics: (1 - eps) * CE + eps * mean_k(-log p_k)).
+// smoothing (PyTorch semantics: (1 - eps) * CE + eps * mean_k(-log p_k)); speaker-net's
+// SoftmaxLoss (spec §4.3), selected by `loss.method: softmax` (loss_factory.h). Parameters
+// affine.weight [num_targets, input_dim] and affine.bias [num_targets], as speaker-net names them.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstdint>
+
+#include "speakernet/losses/classifier_loss.h"
 
 namespace speakernet {
 
@@ -18,17 +22,13 @@ struct SoftmaxLossConfig {
   void Validate() const;
 };
 
-class SoftmaxLossImpl : public torch::nn::Module {
+class SoftmaxLossImpl : public ClassifierLossImpl {
  public:
   SoftmaxLossImpl(int64_t input_dim, int64_t num_targets, const SoftmaxLossConfig& config);
 
-  struct Output {
-    torch::Tensor loss;    // scalar, mean (smoothed) cross entropy
-    torch::Tensor logits;  // [B, num_targets]
-  };
-
   // emb: [B, input_dim]; labels: [B] int64. Computed in fp32, also under autocast.
-  Output forward(const torch::Tensor& emb, const torch::Tensor& labels);
+  // Output.loss is the mean (smoothed) cross entropy, in training and eval mode alike.
+  Output forward(const torch::Tensor& emb, const torch::Tensor& labels) override;
 
   // weight [num_targets, input_dim] init N(0, 0.01), bias 0.
   torch::nn::Linear affine{nullptr};

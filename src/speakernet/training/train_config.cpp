@@ -27,12 +27,13 @@ void TrainerConfig::Validate() const {
 }
 
 void TrainConfig::Validate() const {
-  SN_CHECK(model.feat_dim == features.num_bins,
-           "model.feat_dim ({}) must equal features.num_bins ({})", model.feat_dim,
-           features.num_bins);
-  SN_CHECK(loader.sample_rate == features.sample_rate,
-           "loader.sample_rate ({}) must equal features.sample_rate ({})", loader.sample_rate,
-           features.sample_rate);
+  SN_CHECK(model.feat_dim == features.Dim(),
+           "model.feat_dim ({}) must equal the front end's feature dimension {} ({})",
+           model.feat_dim, features.Dim(), features.DescribeDim());
+  SN_CHECK(loader.sample_rate == features.SampleRate(),
+           "loader.sample_rate ({}) must equal the front end's sampling rate {} ({})",
+           loader.sample_rate, features.SampleRate(),
+           features.IsKaldi() ? "features.kaldi.samp_freq" : "features.sample_rate");
 }
 
 TrainConfig LoadTrainConfig(const std::string& path, const std::vector<std::string>& overrides) {

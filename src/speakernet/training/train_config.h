@@ -5,9 +5,9 @@
 
 #include "speakernet/common/runtime.h"
 #include "speakernet/data/chunk_loader.h"
-#include "speakernet/features/fbank.h"
+#include "speakernet/features/front_end.h"
+#include "speakernet/losses/loss_factory.h"
 #include "speakernet/losses/margin_scheduler.h"
-#include "speakernet/losses/margin_softmax.h"
 #include "speakernet/models/model_config.h"
 #include "speakernet/training/lr_schedule.h"
 
@@ -78,10 +78,10 @@ struct TrainerConfig {
 
 struct TrainConfig {
   RuntimeConfig runtime;
-  FbankOptions features;
+  FrontEndConfig features;  // features.type fbank | kaldi_fbank
   LoaderConfig loader;
   ModelConfig model;
-  MarginSoftmaxConfig loss;
+  LossConfig loss;  // loss.method am | aam | softmax
   MarginScheduleConfig margin_schedule;
   OptimizerConfig optimizer;
   LrScheduleConfig lr_schedule;

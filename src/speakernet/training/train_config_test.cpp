@@ -102,5 +102,24 @@ TEST(TrainConfig, DemoConfigLoadsAndOverridesApply) {
                Error);  // must equal features.num_bins
 }
 
+// speaker-net's resnet101.yaml front end: Kaldi fbank with the log energy, 81 rows. The model's
+// input dimension must follow the front end; the error says where the dimension comes from.
+TEST(TrainConfig, KaldiFrontEndSetsTheModelInputDimension) {
+  const std::string demo = test::SourcePath("recipes/demo/config.yaml");
+  const std::string msg = test::ErrorOf([&] {
+    LoadTrainConfig(demo, {"--features.type=kaldi_fbank", "--features.kaldi.use_energy=true"});
+  });
+  EXPECT_NE(msg.find("model.feat_dim (80) must equal the front end's feature dimension 81 "
+                     "(kaldi_fbank: features.kaldi.num_bins 80 + 1 log energy"),
+            std::string::npos)
+      << msg;
+  const TrainConfig c =
+      LoadTrainConfig(demo, {"--features.type=kaldi_fbank", "--model.feat_dim=81"});
+  EXPECT_EQ(c.features.Dim(), 81);
+  EXPECT_THROW(LoadTrainConfig(demo, {"--features.type=kaldi_fbank", "--model.feat_dim=81",
+                                      "--features.kaldi.samp_freq=8000"}),
+               Error);  // loader.sample_rate 16000
+}
+
 }  // namespace
 }  // namespace speakernet

@@ -103,7 +103,10 @@ StateDict LoadInitWeights(const std::string& path, const StateDict& expected) {
   for (const auto& [name, tensor] : expected) {
     auto it = by_name.find(name);
     if (it == by_name.end()) {
-      errors.push_back(fmt::format("missing key '{}'", name));
+      errors.push_back(fmt::format("missing key '{}'{}", name,
+                                   name.rfind(kClassifierPrefix, 0) == 0
+                                       ? " (a classifier of another loss.method?)"
+                                       : ""));
       continue;
     }
     if (it->second.sizes() != tensor.sizes()) {
@@ -139,9 +142,9 @@ struct Trainer::State {
   std::unique_ptr<DataDir> data;
   std::unique_ptr<ChunkLoader> loader;
   std::unique_ptr<ChunkLoader> valid_loader;  // null without a validation split
-  std::unique_ptr<Fbank> fbank;
+  std::unique_ptr<FrontEnd> front_end;
   std::shared_ptr<SpeakerModel> model;
-  MarginSoftmax loss{nullptr};
+  std::shared_ptr<ClassifierLossImpl> loss;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
   std::unique_ptr<Checkpointer> checkpointer;
   std::vector<torch::Tensor> parameters;
@@ -205,7 +208,7 @@ std::pair<double, double> Trainer::Validate() {
   double loss = 0, correct = 0, n = 0;
   s.valid_loader->StartEpoch(0);
   while (auto batch = s.valid_loader->Next()) {
-    const torch::Tensor feats = (*s.fbank)(batch->waves.to(s.device), /*training=*/false);
+    const torch::Tensor feats = (*s.front_end)(batch->waves.to(s.device), /*training=*/false);
     const torch::Tensor labels = batch->labels.to(s.device);
     auto out = s.loss->forward(s.model->ForwardClassifierInput(feats), labels);
     const auto b = static_cast<double>(labels.size(0));
@@ -264,9 +267,9 @@ TrainSummary Trainer::Run(const std::string& resume) {
           : s.loader->NumClasses();
 
   torch::manual_seed(static_cast<uint64_t>(cfg.trainer.seed));
-  s.fbank = std::make_unique<Fbank>(cfg.features);
+  s.front_end = std::make_unique<FrontEnd>(cfg.features);
   s.model = CreateModel(cfg.model);
-  s.loss = MarginSoftmax(s.model->EmbeddingDim(), num_classes, cfg.loss);
+  s.loss = MakeClassifierLoss(cfg.loss, s.model->EmbeddingDim(), num_classes);
   s.model->to(s.device);
   s.loss->to(s.device);
   s.parameters = s.model->parameters();
@@ -360,7 +363,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
       torch::Tensor feats;
       {
         torch::NoGradGuard no_grad;
-        feats = (*s.fbank)(batch->waves.to(s.device), /*training=*/true);
+        feats = (*s.front_end)(batch->waves.to(s.device), /*training=*/true);
         if (cfg.loader.augment.spec_augment) {
           // Seeded from (seed, epoch, batch) like the loader, so resume redraws the same masks.
           auto gen = at::detail::createCPUGenerator(MixSeed({cfg.loader.seed, epoch, iter, 77}));
@@ -373,7 +376,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
       const torch::Tensor labels = batch->labels.to(s.device);
       // torch DDP's broadcast_buffers: every forward starts from rank 0's BN running statistics.
       if (dist.enabled()) dist.Broadcast(buffers);
-      MarginSoftmaxImpl::Output out;
+      ClassifierOutput out;
       {
         AutocastGuard autocast(cfg.trainer.amp);
         out = s.loss->forward(s.model->ForwardClassifierInput(feats), labels);
@@ -430,7 +433,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
         summary.last_accuracy = stats.correct / stats.samples;
         const double rate = stats.samples / std::max(secs, 1e-9);
         const double wait = stats.wait_seconds / std::max(secs, 1e-9);
-        const double margin = 1.0 / (1.0 + lambda);
+        const double margin = s.loss->MarginFraction();
         const double remaining = (total_steps - pos.global_step) * (secs / stats.iters);
         spdlog::info(
             "epoch {}/{} iter {}/{} | loss {:.4f} acc {:.2f}% | lr {:.3g} margin {:.1f}% | "

@@ -1,6 +1,7 @@
-// The training loop: waveform batches → fbank (on the training device, no grad) → model →
-// margin softmax, SGD/Adam with warm-up + schedule, gradient clipping, progress lines, periodic
-// and end-of-epoch checkpoints, and exact resume.
+// The training loop: waveform batches → front end (features.type fbank | kaldi_fbank, on the
+// training device, no grad) → model → classifier loss (loss.method am | aam | softmax),
+// SGD/Adam with warm-up + schedule, gradient clipping, progress lines, periodic and end-of-epoch
+// checkpoints, and exact resume.
 #pragma once
 
 #include <memory>
