@@ -87,8 +87,9 @@ StateDict ImportClassifier(const StateDict& state, const LossConfig& loss, int64
            "the loss.method the checkpoint was trained with, or --no-classifier)",
            file, entries.front().first, rows_key, loss.method);
   const int64_t k = loss.IsSoftmax() ? 1 : loss.K;
-  SN_CHECK(rows->second.size(0) % k == 0, "import: '{}': key '{}' has {} rows, not a multiple of "
-           "loss.K {}", file, rows_key, rows->second.size(0), k);
+  SN_CHECK(rows->second.size(0) % k == 0,
+           "import: '{}': key '{}' has {} rows, not a multiple of loss.K {}", file, rows_key,
+           rows->second.size(0), k);
   const auto classifier = MakeClassifierLoss(loss, emb_dim, rows->second.size(0) / k);
   try {
     LoadStateDict(*classifier, entries, kClassifierPrefix);

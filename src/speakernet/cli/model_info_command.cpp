@@ -55,16 +55,15 @@ void AddModelInfoCommand(CLI::App& app) {
     const int64_t classifier =
         ClassifierParameterCount(config.loss, model->EmbeddingDim(), args->num_classes);
     const std::string classes =
-        config.loss.IsSoftmax() ? fmt::format("{} classes, softmax", args->num_classes)
-                                : fmt::format("{} classes x K {}", args->num_classes, config.loss.K);
+        config.loss.IsSoftmax()
+            ? fmt::format("{} classes, softmax", args->num_classes)
+            : fmt::format("{} classes x K {}", args->num_classes, config.loss.K);
     const int64_t macs = CountForwardMacs(*model, config.model.feat_dim, args->frames);
     std::cout << "model: " << DescribeModel(config.model, *model) << "\n"
               << "parameters (without classifier): " << params << "\n"
-              << fmt::format("parameters (with classifier, {}): {}\n", classes,
-                             params + classifier)
+              << fmt::format("parameters (with classifier, {}): {}\n", classes, params + classifier)
               << "embedding dim: " << model->EmbeddingDim() << "\n"
-              << fmt::format("features: {} ({}-d)\n", config.features.type,
-                             config.features.Dim())
+              << fmt::format("features: {} ({}-d)\n", config.features.type, config.features.Dim())
               << fmt::format("MACs per {} frames ({:g} s of audio): {} ({:.3f} G)\n", args->frames,
                              args->frames / 100.0, macs, macs / 1e9);
   });

@@ -43,9 +43,9 @@ TEST(FrontEndConfig, FlatFbankKeysAndNestedKaldiKeys) {
 
   EXPECT_NE(test::ErrorOf([] { ReadFrontEnd("{type: mfcc}"); }).find("features.type"),
             std::string::npos);
-  EXPECT_NE(test::ErrorOf([] { ReadFrontEnd("{kaldi: {num_bin: 80}}"); })
-                .find("features.kaldi.num_bin"),
-            std::string::npos);
+  EXPECT_NE(
+      test::ErrorOf([] { ReadFrontEnd("{kaldi: {num_bin: 80}}"); }).find("features.kaldi.num_bin"),
+      std::string::npos);
 }
 
 // FrontEnd computes exactly what the chosen extractor computes (their parity with torchaudio is

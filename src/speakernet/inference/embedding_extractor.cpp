@@ -53,8 +53,9 @@ struct EmbeddingExtractor::Impl {
   std::string checkpoint;
 
   // [dim, frames] float32 features of one utterance on the CPU, as the model sees them: the
-  // training front end with CMN over the whole utterance, then (with vad) the non-speech frames dropped. Computed
-  // on the CPU so that worker threads can do it while the model runs on any device. Thread-safe.
+  // training front end with CMN over the whole utterance, then (with vad) the non-speech frames
+  // dropped. Computed on the CPU so that worker threads can do it while the model runs on any
+  // device. Thread-safe.
   torch::Tensor Features(const std::vector<float>& wave) const {
     const auto n = static_cast<int64_t>(wave.size());
     SN_CHECK(n > 0, "empty waveform");
@@ -306,8 +307,7 @@ class FeaturePipeline {
     Slot slot;
     try {
       torch::NoGradGuard no_grad;
-      slot.feats =
-          m_.Features(LoadUtteranceAudio(utts_[order_[pos]], m_.front_end->SampleRate()));
+      slot.feats = m_.Features(LoadUtteranceAudio(utts_[order_[pos]], m_.front_end->SampleRate()));
     } catch (const std::exception& e) {
       slot.error = e.what();
     }

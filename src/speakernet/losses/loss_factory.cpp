@@ -27,8 +27,7 @@ std::shared_ptr<ClassifierLossImpl> MakeClassifierLoss(const LossConfig& config,
   return std::make_shared<MarginSoftmaxImpl>(input_dim, num_targets, config);
 }
 
-int64_t ClassifierParameterCount(const LossConfig& config, int64_t input_dim,
-                                 int64_t num_targets) {
+int64_t ClassifierParameterCount(const LossConfig& config, int64_t input_dim, int64_t num_targets) {
   if (config.IsSoftmax()) return num_targets * input_dim + num_targets;
   return num_targets * config.K * input_dim;
 }

@@ -49,12 +49,12 @@ TEST(LossFactory, ParameterNamesAndShapesAreSpeakerNets) {
   const auto m = MakeClassifierLoss(margin, 512, 1000);
   const auto md = State(*m, "loss.");
   ASSERT_EQ(md.size(), 1u);
-  std::ifstream listing(test::SourcePath("src/speakernet/models/testdata/resnet34-64.txt"));
+  std::ifstream listing(test::SourcePath("src/speakernet/models/testdata/resnet101.txt"));
   std::string line, expected;
   while (std::getline(listing, line)) {
     if (line.rfind("loss.", 0) == 0) expected = line;
   }
-  EXPECT_EQ(expected, md[0].first + "\t(1000, 512, 1)\tfloat32");
+  EXPECT_EQ(expected, md[0].first + "\t(3000, 512, 1)\tfloat32");
   EXPECT_EQ(Shape(md[0].second), "[3000, 512, 1]");
   EXPECT_EQ(ClassifierParameterCount(margin, 512, 1000), md[0].second.numel());
 }
@@ -82,11 +82,13 @@ TEST(LossFactory, SoftmaxHasNoMargin) {
 TEST(LossFactory, BadSettingsNameTheKey) {
   EXPECT_NE(test::ErrorOf([] { ReadLoss("{method: arcface}"); }).find("loss.method"),
             std::string::npos);
-  EXPECT_NE(test::ErrorOf([] { ReadLoss("{method: am, label_smoothing: 0.1}"); })
-                .find("loss.label_smoothing"),
+  EXPECT_NE(test::ErrorOf([] {
+              ReadLoss("{method: am, label_smoothing: 0.1}");
+            }).find("loss.label_smoothing"),
             std::string::npos);
-  EXPECT_NE(test::ErrorOf([] { ReadLoss("{method: softmax, label_smoothing: 1.0}"); })
-                .find("loss.label_smoothing"),
+  EXPECT_NE(test::ErrorOf([] {
+              ReadLoss("{method: softmax, label_smoothing: 1.0}");
+            }).find("loss.label_smoothing"),
             std::string::npos);
 }
 

@@ -243,9 +243,12 @@ TEST(Trainer, SoftmaxLossResumesExactly) {
   const std::string ckpt = Checkpointer(dir / "sm-full", 1).Latest().value();
   std::vector<std::string> classifier;
   for (const auto& [name, tensor] : Checkpointer::LoadModelState(ckpt)) {
-    if (name.rfind(kClassifierPrefix, 0) == 0) classifier.push_back(name + c10::str(tensor.sizes()));
+    if (name.rfind(kClassifierPrefix, 0) == 0) {
+      classifier.push_back(name + c10::str(tensor.sizes()));
+    }
   }
-  EXPECT_EQ(classifier, (std::vector<std::string>{"loss.affine.weight[3, 16]", "loss.affine.bias[3]"}));
+  EXPECT_EQ(classifier,
+            (std::vector<std::string>{"loss.affine.weight[3, 16]", "loss.affine.bias[3]"}));
 
   auto model = CreateModel(c.model);
   auto loss = MakeClassifierLoss(c.loss, model->EmbeddingDim(), 3);
@@ -254,7 +257,9 @@ TEST(Trainer, SoftmaxLossResumesExactly) {
   const StateDict init = LoadInitWeights(ckpt, expected);
   const StateDict saved = Checkpointer::LoadModelState(ckpt);
   ASSERT_EQ(init.size(), saved.size());
-  for (size_t i = 0; i < init.size(); ++i) EXPECT_TRUE(torch::equal(init[i].second, saved[i].second));
+  for (size_t i = 0; i < init.size(); ++i) {
+    EXPECT_TRUE(torch::equal(init[i].second, saved[i].second)) << init[i].first;
+  }
 
   TrainConfig am = TinyConfig();
   am.trainer.init_from = ckpt;
