@@ -116,7 +116,7 @@ class ExtractorTest : public ::testing::Test {
 
   // [1, bins, frames] fbank of the whole utterance (CMN over all of it).
   static torch::Tensor WholeFbank(const std::vector<float>& wave) {
-    const Fbank fbank(TinyConfig().features);
+    const Fbank fbank(TinyConfig().features.fbank);
     const torch::Tensor x = torch::tensor(wave).unsqueeze(0);
     return fbank(x, /*training=*/false);
   }
