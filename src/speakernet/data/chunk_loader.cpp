@@ -21,7 +21,7 @@ namespace {
 
 // Stream tags keep the plan RNG and the per-batch RNGs independent even for equal numbers.
 constexpr int64_t kPlanStream = 1, kBatchStream = 2, kItemStream = 3, kBalancedStream = 4,
-                  kValidationStream = 5;
+                  kValidationStream = 5, kPairedStream = 6;
 
 // Uniform integer in [0, n) by rejection. std::uniform_int_distribution is avoided on purpose:
 // its algorithm differs between standard libraries, which would make plans unportable.
@@ -95,8 +95,16 @@ void LoaderConfig::Validate() const {
   SN_CHECK(amp_th >= 0, "loader.amp_th must be >= 0, got {}", amp_th);
   SN_CHECK(amp_th == 0 || chunking == "fixed",
            "loader.amp_th filters fixed chunks: set loader.chunking=fixed (or amp_th=0)");
-  SN_CHECK(sampler == "shuffle" || sampler == "balanced",
-           "loader.sampler must be shuffle or balanced, got '{}'", sampler);
+  SN_CHECK(sampler == "shuffle" || sampler == "balanced" || sampler == "paired",
+           "loader.sampler must be shuffle, balanced or paired, got '{}'", sampler);
+  if (sampler == "paired") {
+    SN_CHECK(batch_size % 2 == 0,
+             "loader.sampler=paired: batch_size counts waveforms (2 per pair) and must be even, "
+             "got {}",
+             batch_size);
+    SN_CHECK(paired_other_lang_prob >= 0 && paired_other_lang_prob <= 1,
+             "loader.paired_other_lang_prob must be in [0, 1], got {}", paired_other_lang_prob);
+  }
   if (sampler == "balanced") {
     SN_CHECK(speakers_per_batch > 0 && chunks_per_speaker > 0 &&
                  speakers_per_batch * chunks_per_speaker == batch_size,
@@ -132,6 +140,7 @@ ChunkLoader::ChunkLoader(const DataDir& data, const LoaderConfig& config)
              "{}: loader.speakers_per_batch is {} but only {} speakers have chunks", data.dir(),
              config_.speakers_per_batch, with_chunks);
   }
+  if (config_.sampler == "paired") BuildPairedSampler(data);
   if (config_.augment.Enabled()) {
     augmenter_ = std::make_unique<WaveAugmenter>(config_.augment, config_.sample_rate);
   }
@@ -260,6 +269,27 @@ void ChunkLoader::SplitValidation() {
   chunks_ = std::move(kept);
 }
 
+void ChunkLoader::BuildPairedSampler(const DataDir& data) {
+  SN_CHECK(data.HasLanguages(),
+           "{}: loader.sampler=paired needs an utt2lang file (`utt language` per line) in the data "
+           "dir",
+           data.dir());
+  std::map<std::string, int> language_index;
+  for (const Utterance& u : utts_) language_index.emplace(u.language, 0);
+  int next = 0;
+  for (auto& [language, index] : language_index) index = next++;
+  std::vector<int> speaker, language;
+  for (const Chunk& c : chunks_) {
+    speaker.push_back(static_cast<int>(labels_[c.utterance]));
+    language.push_back(language_index.at(utts_[c.utterance].language));
+  }
+  paired_ = std::make_unique<PairedSampler>(speaker, language, data.speakers(),
+                                            config_.paired_other_lang_prob);
+  spdlog::info("paired sampler: {} languages, {} of {} speakers with chunks in several; p = {}",
+               language_index.size(), paired_->MultilingualSpeakers(), num_speakers_,
+               config_.paired_other_lang_prob);
+}
+
 int64_t ChunkLoader::NumClasses() const {
   return static_cast<int64_t>(num_speakers_) * config_.augment.LabelMultiplier();
 }
@@ -284,6 +314,7 @@ int64_t ChunkLoader::BatchesPerEpoch() const {
   if (config_.sampler == "balanced" && config_.balanced_batches_per_epoch > 0) {
     return config_.balanced_batches_per_epoch;
   }
+  if (Paired()) return n / (config_.batch_size / 2);  // every chunk leads one pair; drop_last
   return n / config_.batch_size;  // drop_last
 }
 
@@ -317,15 +348,34 @@ std::vector<int64_t> ChunkLoader::BalancedBatch(int64_t epoch, int64_t index) co
   return out;
 }
 
+// Pairs j = 0 .. B/2 - 1 in rows 2j, 2j + 1: the epoch's next first member and its partner.
+std::vector<int64_t> ChunkLoader::PairedBatch(const Epoch& epoch, int64_t index) const {
+  auto rng = MakeRng({config_.seed, epoch.epoch, index, kPairedStream});
+  const int64_t pairs = config_.batch_size / 2;
+  std::vector<int64_t> out;
+  for (int64_t j = 0; j < pairs; ++j) {
+    const int64_t first = epoch.order[index * pairs + j];
+    out.push_back(first);
+    out.push_back(paired_->Partner(first, rng));
+  }
+  return out;
+}
+
+// The chunk indices of batch `index`, one per row.
+std::vector<int64_t> ChunkLoader::PickChunks(const Epoch& epoch, int64_t index) const {
+  if (validation_loader_ || config_.sampler == "shuffle") {
+    const int64_t first = index * BatchSize();
+    const int64_t b = std::min<int64_t>(BatchSize(), static_cast<int64_t>(chunks_.size()) - first);
+    return std::vector<int64_t>(epoch.order.begin() + first, epoch.order.begin() + first + b);
+  }
+  if (Paired()) return PairedBatch(epoch, index);
+  return BalancedBatch(epoch.epoch, index);
+}
+
 std::vector<ChunkPlan> ChunkLoader::PlanFor(const Epoch& epoch, int64_t index) const {
   auto rng = MakeRng({config_.seed, epoch.epoch, index, kBatchStream});
   const int64_t chunk = chunk_samples_;
-  const int64_t first = index * BatchSize();
-  const int64_t b = std::min<int64_t>(BatchSize(), static_cast<int64_t>(chunks_.size()) - first);
-  const bool balanced = !validation_loader_ && config_.sampler == "balanced";
-  const std::vector<int64_t> picked =
-      balanced ? BalancedBatch(epoch.epoch, index)
-               : std::vector<int64_t>(epoch.order.begin() + first, epoch.order.begin() + first + b);
+  const std::vector<int64_t> picked = PickChunks(epoch, index);
   std::vector<ChunkPlan> plans(picked.size());
   for (size_t i = 0; i < picked.size(); ++i) {
     ChunkPlan& p = plans[i];
@@ -387,6 +437,7 @@ ChunkLoader::Result ChunkLoader::Produce(const Epoch& epoch, int64_t index) cons
     auto labels = torch::empty({hi - lo}, torch::kInt64);
     float* data = waves.data_ptr<float>();
     int64_t* label = labels.data_ptr<int64_t>();
+    double first_speed = 1.0;  // paired: the speed of the pair's first chunk (row i - 1)
     for (int64_t i = lo; i < hi; ++i) {
       label[i - lo] = labels_[plans[i].utterance];
       if (!augmenter_) {
@@ -401,7 +452,11 @@ ChunkLoader::Result ChunkLoader::Produce(const Epoch& epoch, int64_t index) cons
                utts_[p.utterance].id, x.size(), p.length);
       auto rng = MakeRng({config_.seed, epoch.epoch, index, i, kItemStream});
       try {
-        const AugmentDraw draw = augmenter_->Apply(x, epoch.pools, index * BatchSize() + i, rng);
+        const bool second = Paired() && i % 2 == 1;
+        const AugmentDraw draw =
+            augmenter_->Apply(x, epoch.pools, index * BatchSize() + i, rng,
+                              second ? std::optional<double>(first_speed) : std::nullopt);
+        first_speed = draw.speed;
         label[i - lo] += static_cast<int64_t>(draw.label_offset) * num_speakers_;
       } catch (const std::exception& e) {
         throw Error(fmt::format("utterance {}: augmentation: {}", utts_[p.utterance].id, e.what()));
@@ -447,6 +502,10 @@ void ChunkLoader::SetShard(int rank, int world) {
   SN_CHECK(config_.batch_size % world == 0,
            "loader.batch_size ({}) is the global batch and must be divisible by the world size {}",
            config_.batch_size, world);
+  SN_CHECK(!Paired() || (config_.batch_size / 2) % world == 0,
+           "loader.sampler=paired: the {} pairs of a batch (batch_size {}) must be divisible by the "
+           "world size {}, so that no pair is split over ranks",
+           config_.batch_size / 2, config_.batch_size, world);
   std::lock_guard<std::mutex> lock(mutex_);
   SN_CHECK(epoch_ == nullptr, "SetShard must be called before StartEpoch");
   shard_rank_ = rank;

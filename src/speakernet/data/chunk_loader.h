@@ -15,7 +15,14 @@
 // Epoch plan (sampler "shuffle"): the chunk list is shuffled with an RNG seeded from
 // (seed, epoch) and cut into consecutive batches, dropping the incomplete last one. Sampler
 // "balanced": batch k holds speakers_per_batch distinct speakers x chunks_per_speaker chunks,
-// drawn from an RNG seeded from (seed, epoch, k). The random content of batch k (chunk offsets,
+// drawn from an RNG seeded from (seed, epoch, k). Sampler "paired" (speaker-net's
+// PairedWaveDataset, data/paired_sampler.h; needs utt2lang): the shuffled list is cut into
+// groups of batch_size / 2 first members, and each gets a partner chunk of the same speaker
+// drawn from an RNG seeded from (seed, epoch, k); rows 2j and 2j + 1 of the batch are pair j
+// (speaker-net's [B, 2, T] reshaped to [2B, T]), with the same label, and with augmentation the
+// second chunk gets the first one's speed factor. batch_size counts waveforms (2 per pair), so
+// an epoch has floor(chunks / (batch_size / 2)) batches and every chunk is a first member once.
+// The random content of batch k (chunk offsets,
 // wrap-padding offsets) comes from an RNG seeded from (seed, epoch, k), and with augmentation
 // every item has its own RNG seeded from (seed, epoch, k, item) while noise pools are ordered by
 // a permutation seeded from (seed, epoch) (see data/wave_augmenter.h). Hence batches do not
@@ -53,6 +60,7 @@
 
 #include "speakernet/common/error.h"
 #include "speakernet/data/data_dir.h"
+#include "speakernet/data/paired_sampler.h"
 #include "speakernet/data/wave_augmenter.h"
 
 namespace speakernet {
@@ -69,7 +77,8 @@ struct LoaderConfig {
   double min_chunk_seconds = 2.0;   // fixed: shorter utterances are skipped
   double drop_last_seconds = 0.2;   // fixed: a tail chunk only when more than this remains
   double amp_th = 0.0;              // fixed: drop chunks with mean |x| below this (0 = off)
-  std::string sampler = "shuffle";  // shuffle | balanced
+  std::string sampler = "shuffle";  // shuffle | balanced | paired
+  double paired_other_lang_prob = 0.5;  // paired: speaker-net's p
   int speakers_per_batch = 0;       // balanced: N
   int chunks_per_speaker = 0;       // balanced: M (batch_size must be N * M)
   int64_t balanced_batches_per_epoch = 0;  // balanced: 0 = chunks / batch_size
@@ -92,7 +101,10 @@ struct LoaderConfig {
     v("drop_last_seconds", drop_last_seconds,
       "fixed chunking: add a tail chunk when more than this is left");
     v("amp_th", amp_th, "fixed chunking: drop chunks with mean |x| below this (0 = off)");
-    v("sampler", sampler, "shuffle | balanced (speakers_per_batch x chunks_per_speaker)");
+    v("sampler", sampler,
+      "shuffle | balanced (speakers_per_batch x chunks_per_speaker) | paired (utt2lang)");
+    v("paired_other_lang_prob", paired_other_lang_prob,
+      "paired sampler: probability that a pair's second chunk has another language");
     v("speakers_per_batch", speakers_per_batch, "balanced sampler: speakers per batch");
     v("chunks_per_speaker", chunks_per_speaker, "balanced sampler: chunks per speaker");
     v("balanced_batches_per_epoch", balanced_batches_per_epoch,
@@ -170,7 +182,8 @@ class ChunkLoader {
   std::optional<Batch> Next();
 
   // Data-parallel sharding: rank `rank` of `world` gets rows [rank*B/world, (rank+1)*B/world) of
-  // every global batch (B = batch_size, which world must divide). Every random draw keeps its
+  // every global batch (B = batch_size, which world must divide; with the paired sampler
+  // 2 * world must divide it, so that no pair is split). Every random draw keeps its
   // global item index, so the concatenation of the shards over ranks is bit-identical to the
   // unsharded batch. Call before StartEpoch; training loaders only.
   void SetShard(int rank, int world);
@@ -191,9 +204,13 @@ class ChunkLoader {
   std::shared_ptr<const Epoch> MakeEpoch(int64_t epoch) const;
   std::vector<int64_t> ShuffledSlots(int64_t epoch) const;
   std::vector<int64_t> BalancedBatch(int64_t epoch, int64_t index) const;
+  std::vector<int64_t> PairedBatch(const Epoch& epoch, int64_t index) const;
+  std::vector<int64_t> PickChunks(const Epoch& epoch, int64_t index) const;
+  void BuildPairedSampler(const DataDir& data);
   std::vector<ChunkPlan> PlanFor(const Epoch& epoch, int64_t index) const;
   Result Produce(const Epoch& epoch, int64_t index) const;
   void FillRow(const ChunkPlan& plan, float* row) const;
+  bool Paired() const { return paired_ != nullptr; }
   void WorkerLoop();
   int64_t BatchSize() const;
 
@@ -204,6 +221,7 @@ class ChunkLoader {
   std::vector<Chunk> chunks_;      // training (or validation) chunks, unshuffled
   std::vector<Chunk> validation_;  // held out from chunks_ (training loader only)
   std::vector<std::vector<int64_t>> speaker_chunks_;  // balanced: chunk indices per speaker
+  std::unique_ptr<PairedSampler> paired_;             // paired: partner draws
   bool validation_loader_ = false;
   std::unique_ptr<WaveAugmenter> augmenter_;  // null when augmentation is off
   int64_t chunk_samples_ = 0;

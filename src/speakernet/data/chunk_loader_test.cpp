@@ -566,5 +566,163 @@ TEST_F(AugmentedLoaderTest, ShardsConcatenateToTheUnshardedBatch) {
   EXPECT_THROW(bad.SetShard(0, 2), Error);  // after StartEpoch
 }
 
+// ------------------------------------------------------------------------ paired sampler
+
+// utt2lang for the 10 utterances (speaker = u % 4; random-chunking slots 6,5,2,1,1,2,4,1,3,1):
+// spk0: en 9 slots (utt0, utt8), de 1 (utt4); spk1: en only (8 slots); spk2: en 2 (utt2),
+// fr 4 (utt6); spk3: en 1 (utt3), de 1 (utt7).
+const std::vector<std::string> kLanguages{"en", "en", "en", "en", "de",
+                                          "en", "fr", "de", "en", "en"};
+
+class PairedLoaderTest : public ChunkLoaderTest {
+ protected:
+  void SetUp() override {
+    ChunkLoaderTest::SetUp();
+    std::ofstream u2l(dir_ / "utt2lang");
+    for (size_t u = 0; u < kLanguages.size(); ++u) u2l << "utt" << u << " " << kLanguages[u] << "\n";
+  }
+  LoaderConfig Paired(double p, int workers = 2) {
+    LoaderConfig c = Config(workers);
+    c.sampler = "paired";
+    c.paired_other_lang_prob = p;
+    return c;
+  }
+};
+
+// batch_size counts waveforms: 4 = 2 pairs, 26 slots -> 13 batches, every slot leading once.
+TEST_F(PairedLoaderTest, RowsTwoJAndTwoJPlusOneAreAPairOfOneSpeaker) {
+  DataDir d = Data();
+  ChunkLoader loader(d, Paired(0.5));
+  EXPECT_EQ(loader.BatchesPerEpoch(), 13);
+  loader.StartEpoch(3);
+  const auto batches = Drain(loader);
+  ASSERT_EQ(batches.size(), 13u);
+  std::vector<int> leads(kLengths.size(), 0);
+  int different = 0;
+  for (const Batch& b : batches) {
+    ASSERT_EQ(b.waves.sizes(), (std::vector<int64_t>{4, 515}));
+    for (int j = 0; j < 2; ++j) {
+      const Sample first = Decode(b.waves[2 * j][0].item<float>());
+      const Sample second = Decode(b.waves[2 * j + 1][0].item<float>());
+      ++leads[first.utt];
+      EXPECT_EQ(first.utt % 4, second.utt % 4) << "pair of two speakers";
+      different += kLanguages[first.utt] != kLanguages[second.utt];
+      const int64_t label = d.SpeakerIndex("spk" + std::to_string(first.utt % 4));
+      EXPECT_EQ(b.labels[2 * j].item<int64_t>(), label);
+      EXPECT_EQ(b.labels[2 * j + 1].item<int64_t>(), label);
+    }
+  }
+  EXPECT_EQ(leads, (std::vector<int>{6, 5, 2, 1, 1, 2, 4, 1, 3, 1}));
+  EXPECT_GT(different, 0);
+}
+
+// The property of speaker-net's PairedWaveDataset: a different-language partner with
+// probability p when both kinds exist, the same language when the speaker has one language,
+// a different one when the chunk is alone in its language. 1000 epochs give 15000 first members
+// with both choices; the count must lie within 5 binomial standard deviations of 15000 p.
+TEST_F(PairedLoaderTest, DifferentLanguageFrequencyMatchesP) {
+  DataDir d = Data();
+  for (const double p : {0.5, 0.8}) {
+    ChunkLoader loader(d, Paired(p, 1));
+    int64_t both = 0, different = 0;
+    for (int64_t epoch = 0; epoch < 1000; ++epoch) {
+      for (int64_t k = 0; k < loader.BatchesPerEpoch(); ++k) {
+        const auto plans = loader.PlanBatch(epoch, k);
+        for (size_t j = 0; j < plans.size(); j += 2) {
+          const int64_t a = plans[j].utterance, b = plans[j + 1].utterance;
+          ASSERT_EQ(a % 4, b % 4);
+          const bool diff = kLanguages[a] != kLanguages[b];
+          if (a % 4 == 1) ASSERT_FALSE(diff) << "spk1 has one language";
+          if (a == 4 || a % 4 == 3) ASSERT_TRUE(diff) << "utt" << a << " is alone in its language";
+          if (a == 0 || a == 8 || a % 4 == 2) {
+            ++both;
+            different += diff;
+          }
+        }
+      }
+    }
+    ASSERT_EQ(both, 15000);
+    const double sd = std::sqrt(both * p * (1 - p));
+    EXPECT_NEAR(double(different), both * p, 5 * sd) << "p " << p;
+  }
+}
+
+// Same (seed, epoch, batch) -> same batch, whatever the workers; resume mid-epoch equals the
+// uninterrupted epoch; with speed perturbation the second chunk takes the first one's speed
+// (equal labels in every pair, which independent draws would break in 2/3 of the pairs).
+TEST_F(PairedLoaderTest, DeterministicResumableAndSpeedShared) {
+  DataDir d = Data();
+  LoaderConfig c = Paired(0.8, 1);
+  c.augment.mode = "speed";
+  ChunkLoader full(d, c);
+  full.StartEpoch(2);
+  const auto all = Drain(full);
+  std::set<int64_t> blocks;
+  for (const Batch& b : all) {
+    for (int j = 0; j < 2; ++j) {
+      EXPECT_EQ(b.labels[2 * j].item<int64_t>(), b.labels[2 * j + 1].item<int64_t>());
+      blocks.insert(b.labels[2 * j].item<int64_t>() / 4);
+    }
+  }
+  EXPECT_EQ(blocks.size(), 3u);  // all three speeds occur
+  LoaderConfig other = c;
+  other.num_workers = 3;
+  ChunkLoader resumed(d, other);
+  resumed.StartEpoch(0);
+  ASSERT_TRUE(resumed.Next().has_value());
+  resumed.StartEpoch(2, 6);
+  ExpectSame(std::vector<Batch>(all.begin() + 6, all.end()), Drain(resumed));
+  resumed.StartEpoch(2);
+  ExpectSame(all, Drain(resumed));
+  resumed.StartEpoch(3);
+  EXPECT_FALSE(torch::equal(Drain(resumed)[0].waves, all[0].waves));
+  // Two ranks each get whole pairs, and their shards concatenate to the global batch.
+  std::vector<std::vector<Batch>> shards;
+  for (int r = 0; r < 2; ++r) {
+    ChunkLoader part(d, c);
+    part.SetShard(r, 2);
+    part.StartEpoch(2);
+    shards.push_back(Drain(part));
+  }
+  for (size_t k = 0; k < all.size(); ++k) {
+    EXPECT_TRUE(torch::equal(torch::cat({shards[0][k].waves, shards[1][k].waves}), all[k].waves));
+    EXPECT_TRUE(torch::equal(torch::cat({shards[0][k].labels, shards[1][k].labels}), all[k].labels));
+  }
+  ChunkLoader four(d, c);
+  EXPECT_THROW(four.SetShard(0, 4), Error);  // 2 pairs cannot be split over 4 ranks
+}
+
+TEST_F(PairedLoaderTest, ConfigAndDataErrors) {
+  DataDir d = Data();
+  LoaderConfig c = Paired(0.5);
+  c.batch_size = 5;
+  EXPECT_THROW(ChunkLoader(d, c), Error);  // odd
+  c = Paired(-0.1);
+  EXPECT_THROW(ChunkLoader(d, c), Error);
+  std::filesystem::remove(dir_ / "utt2lang");
+  DataDir no_languages = Data();
+  try {
+    ChunkLoader loader(no_languages, Paired(0.5));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("needs an utt2lang file"));
+  }
+  // A speaker left with a single chunk has no partner: an error naming it.
+  {
+    std::ofstream u2s(dir_ / "utt2spk");
+    for (size_t u = 0; u < kLengths.size(); ++u) {
+      u2s << "utt" << u << " " << (u == 3 ? "lonely" : "spk" + std::to_string(u % 4)) << "\n";
+    }
+    std::ofstream u2l(dir_ / "utt2lang");
+    for (size_t u = 0; u < kLanguages.size(); ++u) u2l << "utt" << u << " " << kLanguages[u] << "\n";
+  }
+  try {
+    ChunkLoader loader(Data(), Paired(0.5));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("speaker 'lonely' has a single training chunk"));
+  }
+}
+
 }  // namespace
 }  // namespace speakernet

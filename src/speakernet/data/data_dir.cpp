@@ -72,6 +72,7 @@ class DataDirLoader {
     }
     ReadSpeakers();
     ReadDurations();
+    ReadLanguages();
     return std::move(d_);
   }
 
@@ -266,6 +267,22 @@ class DataDirLoader {
       }
       u.duration = dur;
     }
+  }
+
+  // utt2lang: exactly one `utt language` line per utterance.
+  void ReadLanguages() {
+    const std::string path = File("utt2lang");
+    if (!fs::exists(path)) return;
+    DuplicateGuard guard(path);
+    for (const auto& line : ReadTextTable(path, 1, 1)) {
+      guard.Add(line);
+      d_.utts_[UttIndex(line.key, At(path, line.line_no))].language = line.fields[0];
+    }
+    for (size_t i = 0; i < d_.utts_.size(); ++i) {
+      SN_CHECK(!d_.utts_[i].language.empty(), "{}: utterance '{}' has no entry in {}", origin_[i],
+               d_.utts_[i].id, path);
+    }
+    d_.has_languages_ = true;
   }
 
   DataDir d_;

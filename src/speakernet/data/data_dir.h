@@ -23,6 +23,9 @@
 //             When only spk2utt exists, utt2spk is derived from it.
 //   utt2dur   optional durations in seconds; EnsureDurations() probes the audio otherwise. A
 //             sample range keeps its exact length; an entry more than 10 ms off is an error.
+//   utt2lang  optional `utt language` (one word), the language of each utterance, which the
+//             paired sampler needs (speaker-net's chunk2lang; chunks inherit it). When present
+//             it must name every utterance exactly once.
 // Every validation error names `file:line`.
 #pragma once
 
@@ -41,6 +44,7 @@ struct Utterance {
   double start = -1, end = -1;  // seconds within the recording, from segments; -1 = whole file
   double duration = -1;         // seconds; -1 = unknown (see DataDir::EnsureDurations)
   std::string recording;        // wav.scp key (equals id without segments)
+  std::string language;         // from utt2lang; empty when the data dir has none
 
   bool IsSegment() const { return start >= 0; }
 };
@@ -62,6 +66,8 @@ class DataDir {
   std::map<std::string, std::vector<std::string>> Spk2Utt() const;
   // False when the directory had neither utt2spk nor spk2utt.
   bool HasSpeakerLabels() const { return has_speaker_labels_; }
+  // True when the directory had an utt2lang file (then every Utterance::language is set).
+  bool HasLanguages() const { return has_languages_; }
   // Fills unknown durations by probing audio headers (pipes are run), logging progress.
   void EnsureDurations();
   const std::string& dir() const { return dir_; }
@@ -74,6 +80,7 @@ class DataDir {
   std::unordered_map<std::string, size_t> utt_index_;
   std::unordered_map<std::string, int> spk_index_;
   bool has_speaker_labels_ = false;
+  bool has_languages_ = false;
 
   friend class DataDirLoader;
 };

@@ -260,6 +260,34 @@ TEST_F(DataDirTest, Utt2DurErrors) {
   EXPECT_THAT(LoadError(), HasSubstr(At("utt2dur", 1)));
 }
 
+TEST_F(DataDirTest, Utt2LangGivesEveryUtteranceItsLanguage) {
+  WriteBasic();
+  DataDir without = DataDir::Load(dir_.str());
+  EXPECT_FALSE(without.HasLanguages());
+  EXPECT_EQ(without.Find("a1").language, "");
+  Write("utt2lang", "a1 en\nb2 de\nb1 en\n");
+  DataDir d = DataDir::Load(dir_.str());
+  EXPECT_TRUE(d.HasLanguages());
+  EXPECT_EQ(d.Find("a1").language, "en");
+  EXPECT_EQ(d.Find("b1").language, "en");
+  EXPECT_EQ(d.Find("b2").language, "de");
+}
+
+TEST_F(DataDirTest, Utt2LangErrorsNameFileAndLine) {
+  WriteBasic();
+  Write("utt2lang", "a1 en\nzz de\nb1 en\nb2 en\n");
+  EXPECT_THAT(LoadError(), HasSubstr(At("utt2lang", 2) + ": utterance 'zz' is not in wav.scp"));
+  Write("utt2lang", "a1 en\nb2 de\nb1 en\na1 fr\n");
+  EXPECT_THAT(LoadError(), HasSubstr(At("utt2lang", 4) + ": duplicate id 'a1' (first on line 1)"));
+  Write("utt2lang", "b1 en\nb2 de\n");  // a1 (wav.scp line 2) missing
+  EXPECT_THAT(LoadError(), HasSubstr(At("wav.scp", 2) + ": utterance 'a1' has no entry in " +
+                                     dir_ / "utt2lang"));
+  Write("utt2lang", "a1 en\nb1\nb2 de\n");  // no language
+  EXPECT_THAT(LoadError(), HasSubstr(At("utt2lang", 2)));
+  Write("utt2lang", "a1 en\nb1 en us\nb2 de\n");  // two words
+  EXPECT_THAT(LoadError(), HasSubstr(At("utt2lang", 2)));
+}
+
 // ---- speaker-net's `path start end` and `sox f1 f2 ... -t wav - |` wav.scp forms ----------
 
 TEST_F(DataDirTest, SampleRangeIsThatSliceOfTheFile) {

@@ -167,7 +167,8 @@ std::vector<float> WaveAugmenter::Segment(int pool, const EpochPools& pools, int
 }
 
 AugmentDraw WaveAugmenter::Apply(std::vector<float>& x, const EpochPools& pools,
-                                 int64_t position, std::mt19937_64& rng) const {
+                                 int64_t position, std::mt19937_64& rng,
+                                 std::optional<double> forced_speed) const {
   AugmentDraw draw;
   if (config_.SpeedEnabled()) {
     // Draw order: perturb? then which factor (speaker-net: torch.rand >= prob, random.choice).
@@ -175,6 +176,7 @@ AugmentDraw WaveAugmenter::Apply(std::vector<float>& x, const EpochPools& pools,
     const auto& speeds = config_.speed.speeds;
     const double s = speeds[UniformInt(rng, 0, static_cast<int64_t>(speeds.size()) - 1)];
     if (perturb) draw.speed = s;
+    if (forced_speed) draw.speed = *forced_speed;
     draw.label_offset = SpeedLabelOffset(draw.speed);
     if (draw.speed != 1.0) x = SpeedPerturb(x, draw.speed, sample_rate_);
   }

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -100,8 +101,11 @@ class WaveAugmenter {
   EpochPools ForEpoch(int64_t seed, int64_t epoch) const;
 
   // Augments `x` in place. `position` is the item's index in the epoch (batch * B + item).
+  // A `forced_speed` replaces the drawn speed factor (the draws are still made, so the rest of
+  // the item's stream is unchanged): the paired sampler gives a pair's second chunk the speed of
+  // its first (spec §2.2). Ignored when speed perturbation is off.
   AugmentDraw Apply(std::vector<float>& x, const EpochPools& pools, int64_t position,
-                    std::mt19937_64& rng) const;
+                    std::mt19937_64& rng, std::optional<double> forced_speed = std::nullopt) const;
 
  private:
   struct Pool;
