@@ -502,10 +502,11 @@ void ChunkLoader::SetShard(int rank, int world) {
   SN_CHECK(config_.batch_size % world == 0,
            "loader.batch_size ({}) is the global batch and must be divisible by the world size {}",
            config_.batch_size, world);
-  SN_CHECK(!Paired() || (config_.batch_size / 2) % world == 0,
-           "loader.sampler=paired: the {} pairs of a batch (batch_size {}) must be divisible by the "
-           "world size {}, so that no pair is split over ranks",
-           config_.batch_size / 2, config_.batch_size, world);
+  SN_CHECK(
+      !Paired() || (config_.batch_size / 2) % world == 0,
+      "loader.sampler=paired: the {} pairs of a batch (batch_size {}) must be divisible by the "
+      "world size {}, so that no pair is split over ranks",
+      config_.batch_size / 2, config_.batch_size, world);
   std::lock_guard<std::mutex> lock(mutex_);
   SN_CHECK(epoch_ == nullptr, "SetShard must be called before StartEpoch");
   shard_rank_ = rank;

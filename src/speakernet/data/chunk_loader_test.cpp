@@ -579,7 +579,8 @@ class PairedLoaderTest : public ChunkLoaderTest {
   void SetUp() override {
     ChunkLoaderTest::SetUp();
     std::ofstream u2l(dir_ / "utt2lang");
-    for (size_t u = 0; u < kLanguages.size(); ++u) u2l << "utt" << u << " " << kLanguages[u] << "\n";
+    for (size_t u = 0; u < kLanguages.size(); ++u)
+      u2l << "utt" << u << " " << kLanguages[u] << "\n";
   }
   LoaderConfig Paired(double p, int workers = 2) {
     LoaderConfig c = Config(workers);
@@ -686,7 +687,8 @@ TEST_F(PairedLoaderTest, DeterministicResumableAndSpeedShared) {
   }
   for (size_t k = 0; k < all.size(); ++k) {
     EXPECT_TRUE(torch::equal(torch::cat({shards[0][k].waves, shards[1][k].waves}), all[k].waves));
-    EXPECT_TRUE(torch::equal(torch::cat({shards[0][k].labels, shards[1][k].labels}), all[k].labels));
+    EXPECT_TRUE(
+        torch::equal(torch::cat({shards[0][k].labels, shards[1][k].labels}), all[k].labels));
   }
   ChunkLoader four(d, c);
   EXPECT_THROW(four.SetShard(0, 4), Error);  // 2 pairs cannot be split over 4 ranks
@@ -714,7 +716,8 @@ TEST_F(PairedLoaderTest, ConfigAndDataErrors) {
       u2s << "utt" << u << " " << (u == 3 ? "lonely" : "spk" + std::to_string(u % 4)) << "\n";
     }
     std::ofstream u2l(dir_ / "utt2lang");
-    for (size_t u = 0; u < kLanguages.size(); ++u) u2l << "utt" << u << " " << kLanguages[u] << "\n";
+    for (size_t u = 0; u < kLanguages.size(); ++u)
+      u2l << "utt" << u << " " << kLanguages[u] << "\n";
   }
   try {
     ChunkLoader loader(Data(), Paired(0.5));

@@ -10,8 +10,7 @@ namespace speakernet {
 
 PairedSampler::PairedSampler(const std::vector<int>& chunk_speaker,
                              const std::vector<int>& chunk_language,
-                             const std::vector<std::string>& speaker_names,
-                             double other_lang_prob)
+                             const std::vector<std::string>& speaker_names, double other_lang_prob)
     : p_(other_lang_prob) {
   SN_CHECK(chunk_speaker.size() == chunk_language.size(),
            "PairedSampler: {} speakers but {} languages", chunk_speaker.size(),

@@ -166,9 +166,8 @@ std::vector<float> WaveAugmenter::Segment(int pool, const EpochPools& pools, int
   return CropOrWrap(LoadUtteranceAudio(p.utts[entry], sample_rate_), length, rng);
 }
 
-AugmentDraw WaveAugmenter::Apply(std::vector<float>& x, const EpochPools& pools,
-                                 int64_t position, std::mt19937_64& rng,
-                                 std::optional<double> forced_speed) const {
+AugmentDraw WaveAugmenter::Apply(std::vector<float>& x, const EpochPools& pools, int64_t position,
+                                 std::mt19937_64& rng, std::optional<double> forced_speed) const {
   AugmentDraw draw;
   if (config_.SpeedEnabled()) {
     // Draw order: perturb? then which factor (speaker-net: torch.rand >= prob, random.choice).
