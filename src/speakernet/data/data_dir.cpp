@@ -204,20 +204,28 @@ class DataDirLoader {
     for (size_t i = 0; i < d_.speakers_.size(); ++i) d_.spk_index_[d_.speakers_[i]] = int(i);
   }
 
-  void ReadUtt2Spk() {
-    const std::string path = File("utt2spk");
+  // Reads a `utt value` table that must name every utterance exactly once; returns the line
+  // number of each utterance's entry after `set(utterance index, value)` stored the values.
+  template <class Set>
+  std::vector<int> ReadPerUtterance(const std::string& path, Set set) {
     DuplicateGuard guard(path);
-    utt2spk_line_.assign(d_.utts_.size(), 0);
+    std::vector<int> line_of(d_.utts_.size(), 0);
     for (const auto& line : ReadTextTable(path, 1, 1)) {
       guard.Add(line);
       const size_t i = UttIndex(line.key, At(path, line.line_no));
-      d_.utts_[i].speaker = line.fields[0];
-      utt2spk_line_[i] = line.line_no;
+      set(i, line.fields[0]);
+      line_of[i] = line.line_no;
     }
     for (size_t i = 0; i < d_.utts_.size(); ++i) {
-      SN_CHECK(utt2spk_line_[i] > 0, "{}: utterance '{}' has no entry in {}", origin_[i],
-               d_.utts_[i].id, path);
+      SN_CHECK(line_of[i] > 0, "{}: utterance '{}' has no entry in {}", origin_[i], d_.utts_[i].id,
+               path);
     }
+    return line_of;
+  }
+
+  void ReadUtt2Spk() {
+    utt2spk_line_ = ReadPerUtterance(
+        File("utt2spk"), [this](size_t i, const std::string& spk) { d_.utts_[i].speaker = spk; });
   }
 
   // With utt2spk: checks agreement. Without: takes the speakers from spk2utt.
@@ -273,15 +281,8 @@ class DataDirLoader {
   void ReadLanguages() {
     const std::string path = File("utt2lang");
     if (!fs::exists(path)) return;
-    DuplicateGuard guard(path);
-    for (const auto& line : ReadTextTable(path, 1, 1)) {
-      guard.Add(line);
-      d_.utts_[UttIndex(line.key, At(path, line.line_no))].language = line.fields[0];
-    }
-    for (size_t i = 0; i < d_.utts_.size(); ++i) {
-      SN_CHECK(!d_.utts_[i].language.empty(), "{}: utterance '{}' has no entry in {}", origin_[i],
-               d_.utts_[i].id, path);
-    }
+    ReadPerUtterance(path,
+                     [this](size_t i, const std::string& lang) { d_.utts_[i].language = lang; });
     d_.has_languages_ = true;
   }
 
