@@ -13,11 +13,8 @@
 
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
-#include "speakernet/models/repvgg.h"
 #include "speakernet/models/speaker_model.h"
-#include "speakernet/training/checkpointer.h"
-#include "speakernet/training/train_config.h"
-#include "speakernet/training/trainer.h"
+#include "speakernet/training/experiment.h"
 
 namespace speakernet {
 
@@ -48,32 +45,19 @@ void AddConvertCommand(CLI::App& app) {
     SN_CHECK(
         fs::absolute(args->exp).lexically_normal() != fs::absolute(args->out).lexically_normal(),
         "convert: --out must differ from --exp");
-    TrainConfig config = LoadTrainConfig(ExpConfigPath(args->exp), {});
-    SN_CHECK(config.model.type == "repvgg",
+    const Experiment exp = Experiment::Open(args->exp);
+    const std::string type = exp.LoadConfig().model.type;
+    SN_CHECK(type == "repvgg",
              "convert --deploy: '{}' has model.type '{}'; only repvgg can be re-parameterised",
-             ExpConfigPath(args->exp), config.model.type);
-    std::string checkpoint = args->checkpoint;
-    if (checkpoint.empty()) {
-      checkpoint = Checkpointer(args->exp, 1).Latest().value_or("");
-      SN_CHECK(!checkpoint.empty(), "convert: experiment '{}' has no checkpoint", args->exp);
-    }
-    const StateDict state = Checkpointer::LoadModelState(checkpoint);
-    const auto model = CreateModel(config.model);
-    LoadStateDict(*model, WithoutClassifier(state));
-    model->eval();
-    SwitchToDeploy(*model);
-    config.model.repvgg.deploy = true;
-    StateDict out = GetStateDict(*model);
-    for (const auto& kv : state) {
-      if (kv.first.rfind(kClassifierPrefix, 0) == 0) out.push_back(kv);
-    }
+             exp.ConfigPath(), type);
+    const TrainedModel m = exp.LoadModel(args->checkpoint, /*deploy=*/true);
+    StateDict out = GetStateDict(*m.model);
+    out.insert(out.end(), m.classifier.begin(), m.classifier.end());
     const std::string dir =
-        WriteSingleCheckpointExp(args->out, args->tag, config, out, checkpoint, args->force);
-    const fs::path speakers = ExpSpeakersPath(args->exp);
-    if (fs::exists(speakers)) {
-      fs::copy_file(speakers, ExpSpeakersPath(args->out), fs::copy_options::overwrite_existing);
-    }
-    spdlog::info("convert: {} -> {} ({})", checkpoint, dir, DescribeModel(config.model, *model));
+        WriteSingleCheckpointExp(args->out, args->tag, m.config, out, m.source, args->force);
+    const std::vector<std::string> speakers = exp.LoadSpeakers();
+    if (!speakers.empty()) Experiment(args->out).WriteSpeakers(speakers);
+    spdlog::info("convert: {} -> {} ({})", m.source, dir, DescribeModel(m.config.model, *m.model));
   });
 }
 

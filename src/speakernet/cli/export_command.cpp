@@ -16,9 +16,7 @@
 #include "speakernet/common/error.h"
 #include "speakernet/features/fbank.h"
 #include "speakernet/models/speaker_model.h"
-#include "speakernet/training/checkpointer.h"
-#include "speakernet/training/train_config.h"
-#include "speakernet/training/trainer.h"
+#include "speakernet/training/experiment.h"
 
 namespace speakernet {
 
@@ -30,7 +28,7 @@ void AddExportCommand(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "export", "write a checkpoint as a torch.load-able state dict (speaker-net's names)");
-  cmd->add_option("--exp", args->exp, "experiment dir")->required();
+  cmd->add_option("--exp", args->exp, "experiment dir or model file (.snm)")->required();
   cmd->add_option("--checkpoint", args->checkpoint, "checkpoint dir (default: newest)");
   cmd->add_option("--out", args->out, "state-dict file to write")->required();
   cmd->add_flag("--no-classifier", args->no_classifier, "leave out loss.* (the classifier)");
@@ -40,20 +38,8 @@ void AddExportCommand(CLI::App& app) {
                 "also write speaker-net's extract_fbank.* buffers (MelSpectrogram window and "
                 "mel filters) for a strict load_state_dict");
   cmd->callback([args] {
-    const TrainConfig config = LoadTrainConfig(ExpConfigPath(args->exp), {});
-    std::string checkpoint = args->checkpoint;
-    if (checkpoint.empty()) {
-      checkpoint = Checkpointer(args->exp, 1).Latest().value_or("");
-      SN_CHECK(!checkpoint.empty(), "export: experiment '{}' has no checkpoint", args->exp);
-    }
-    const StateDict state = Checkpointer::LoadModelState(checkpoint);
-    const auto model = CreateModel(config.model);
-    try {
-      LoadStateDict(*model, WithoutClassifier(state));
-    } catch (const Error& e) {
-      Fail(fmt::format("export: checkpoint '{}' does not fit the model of '{}': {}", checkpoint,
-                       ExpConfigPath(args->exp), e.what()));
-    }
+    const TrainedModel m = LoadTrainedModel(args->exp, args->checkpoint);
+    const TrainConfig& config = m.config;
     StateDict out;
     const std::string prefix = args->ddp_prefix ? "module." : "";
     if (args->fbank_buffers) {
@@ -69,12 +55,12 @@ void AddExportCommand(CLI::App& app) {
           torch::hamming_window(fbank.options().WinLength(), /*periodic=*/true, torch::kFloat));
       out.emplace_back(prefix + "extract_fbank.mel_spec_extractor.mel_scale.fb", fbank.MelMatrix());
     }
-    for (const auto& [name, tensor] : state) {
-      if (args->no_classifier && name.rfind(kClassifierPrefix, 0) == 0) continue;
-      out.emplace_back(prefix + name, tensor);
+    for (const auto& [name, tensor] : GetStateDict(*m.model)) out.emplace_back(prefix + name, tensor);
+    if (!args->no_classifier) {
+      for (const auto& [name, tensor] : m.classifier) out.emplace_back(prefix + name, tensor);
     }
     SaveStateDictFile(args->out, out);
-    spdlog::info("export: {} ({} tensors) -> {}", checkpoint, out.size(), args->out);
+    spdlog::info("export: {} ({} tensors) -> {}", m.source, out.size(), args->out);
   });
 }
 

@@ -13,7 +13,8 @@ void AddExtractCommand(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("extract", "whole-utterance embeddings of a data dir");
-  cmd->add_option("--exp", args->exp, "experiment dir written by `speakernet train`")->required();
+  cmd->add_option("--exp", args->exp, "experiment dir written by `speakernet train`, or a model file (.snm)")
+      ->required();
   cmd->add_option("--data", args->data, "data dir whose wav.scp lists the utterances")->required();
   cmd->add_option("--out", args->out,
                   "output dir: embeddings.ark/.scp (Kaldi); re-running resumes or skips")

@@ -31,7 +31,7 @@
 #include "speakernet/models/torch_save_reader.h"
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/train_config.h"
-#include "speakernet/training/trainer.h"
+#include "speakernet/training/experiment.h"
 
 namespace speakernet {
 
@@ -43,8 +43,9 @@ namespace fs = std::filesystem;
 std::string WriteSingleCheckpointExp(const std::string& exp_dir, const std::string& tag,
                                      const TrainConfig& config, const StateDict& state,
                                      const std::string& source, bool force) {
-  const fs::path ckpt_dir = fs::path(exp_dir) / "checkpoints" / tag;
-  SN_CHECK(force || !fs::exists(ExpConfigPath(exp_dir)),
+  const Experiment exp(exp_dir);
+  const fs::path ckpt_dir = fs::path(exp.CheckpointsDir()) / tag;
+  SN_CHECK(force || !exp.Exists(),
            "'{}' already holds an experiment (config.yaml); pass --force to overwrite", exp_dir);
   MakeDirs(ckpt_dir.parent_path().string());
   const fs::path tmp = ckpt_dir.string() + ".tmp." + std::to_string(::getpid());
@@ -63,7 +64,7 @@ std::string WriteSingleCheckpointExp(const std::string& exp_dir, const std::stri
   WriteTextAtomically((tmp / "state.yaml").string(), YamlToString(position));
   fs::remove_all(ckpt_dir);
   fs::rename(tmp, ckpt_dir);
-  WriteTextAtomically(ExpConfigPath(exp_dir), YamlToString(ConfigToYaml(config)));
+  exp.WriteConfig(config);
   return ckpt_dir.string();
 }
 

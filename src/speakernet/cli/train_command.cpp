@@ -6,6 +6,7 @@
 
 #include "speakernet/cli/commands.h"
 #include "speakernet/training/launcher.h"
+#include "speakernet/training/experiment.h"
 #include "speakernet/training/trainer.h"
 
 namespace speakernet {
@@ -71,7 +72,7 @@ void AddTrainCommand(CLI::App& app) {
     const std::string resume = resuming ? (args->resume.empty() ? "latest" : args->resume) : "";
     std::string config_path = args->config;
     if (resuming) {
-      config_path = ExpConfigPath(args->exp);
+      config_path = Experiment(args->exp).ConfigPath();
       if (!args->config.empty()) {
         spdlog::warn("train: --resume uses {} and ignores --config {}", config_path, args->config);
       }

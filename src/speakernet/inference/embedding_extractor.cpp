@@ -23,8 +23,7 @@
 #include "speakernet/common/progress.h"
 #include "speakernet/features/front_end.h"
 #include "speakernet/models/speaker_model.h"
-#include "speakernet/training/checkpointer.h"
-#include "speakernet/training/trainer.h"
+#include "speakernet/training/experiment.h"
 
 // OpenMP's per-thread thread count (see SingleThreadedTorch); weak: null without OpenMP.
 extern "C" void omp_set_num_threads(int) __attribute__((weak));
@@ -51,6 +50,7 @@ struct EmbeddingExtractor::Impl {
   std::unique_ptr<FrontEnd> front_end;  // the experiment's (features.type in its config.yaml)
   std::shared_ptr<SpeakerModel> model;
   std::string checkpoint;
+  std::optional<double> threshold;
 
   // [dim, frames] float32 features of one utterance on the CPU, as the model sees them: the
   // training front end with CMN over the whole utterance, then (with vad) the non-speech frames
@@ -116,28 +116,25 @@ struct EmbeddingExtractor::Impl {
   }
 };
 
-EmbeddingExtractor::EmbeddingExtractor(const std::string& exp_dir, const ExtractConfig& config,
+EmbeddingExtractor::EmbeddingExtractor(const std::string& model_path, const ExtractConfig& config,
+                                       const RuntimeConfig& runtime)
+    : EmbeddingExtractor((config.Validate(), LoadTrainedModel(model_path, config.checkpoint)),
+                         config, runtime) {}
+
+EmbeddingExtractor::EmbeddingExtractor(TrainedModel trained, const ExtractConfig& config,
                                        const RuntimeConfig& runtime)
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   config.Validate();
   m.extract = config;
-  const std::string config_path = ExpConfigPath(exp_dir);
-  SN_CHECK(fs::exists(config_path), "'{}' is not an experiment directory (no config.yaml)",
-           exp_dir);
-  m.config = LoadTrainConfig(config_path, {});
+  m.config = std::move(trained.config);
+  m.threshold = trained.threshold;
   m.device_name = runtime.device;
   m.device = ParseDevice(runtime.device);
   if (m.extract.batch_size == 0) m.extract.batch_size = m.device.is_cuda() ? 32 : 1;
-  m.checkpoint = config.checkpoint;
-  if (m.checkpoint.empty()) {
-    m.checkpoint = Checkpointer(exp_dir, 1).Latest().value_or("");
-    SN_CHECK(!m.checkpoint.empty(), "experiment '{}' has no checkpoint to extract with", exp_dir);
-  }
+  m.checkpoint = trained.source;
   m.front_end = std::make_unique<FrontEnd>(m.config.features);
-  m.model = CreateModel(m.config.model);
-  // Strict: a checkpoint of another architecture must fail here, not extract with random weights.
-  LoadStateDict(*m.model, WithoutClassifier(Checkpointer::LoadModelState(m.checkpoint)));
+  m.model = std::move(trained.model);
   m.model->to(m.device);
   m.model->eval();
   spdlog::info("extract: {} from {}; features {} ({}-d)", DescribeModel(m.config.model, *m.model),
@@ -150,6 +147,7 @@ int64_t EmbeddingExtractor::dim() const { return impl_->model->EmbeddingDim(); }
 int EmbeddingExtractor::sample_rate() const { return impl_->front_end->SampleRate(); }
 const std::string& EmbeddingExtractor::checkpoint() const { return impl_->checkpoint; }
 const ExtractConfig& EmbeddingExtractor::config() const { return impl_->extract; }
+std::optional<double> EmbeddingExtractor::threshold() const { return impl_->threshold; }
 
 std::vector<float> EmbeddingExtractor::Extract(const std::vector<float>& wave) const {
   const torch::Tensor emb = impl_->EmbedOne(impl_->Features(wave));
@@ -171,6 +169,10 @@ std::string Fingerprint(const EmbeddingExtractor::Impl& m, const DataDir& data) 
   std::ostringstream o;
   o << "checkpoint " << fs::absolute(m.checkpoint).string() << "\n";
   std::error_code ec;
+  if (fs::is_regular_file(m.checkpoint)) {  // a model package
+    o << "  " << fs::file_size(m.checkpoint) << " "
+      << fs::last_write_time(m.checkpoint).time_since_epoch().count() << "\n";
+  }
   for (const auto& e : fs::directory_iterator(m.checkpoint, ec)) {
     if (!e.is_regular_file()) continue;
     o << "  " << e.path().filename().string() << " " << e.file_size() << " "

@@ -2,17 +2,19 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "speakernet/augmentation/augment_config.h"
 #include "speakernet/common/runtime.h"
 #include "speakernet/data/data_dir.h"
+#include "speakernet/training/experiment.h"
 
 namespace speakernet {
 
 struct ExtractConfig {
-  std::string checkpoint;      // "" = the newest checkpoint of the experiment
+  std::string checkpoint;      // "" = the newest checkpoint of the experiment (not for a package)
   int64_t max_frames = 10000;  // longer utterances are split and averaged, weighted by frames
   bool write_npy = false;      // also write embeddings.npy + utts.txt
   // Utterances whose features have the same number of frames go through the model together,
@@ -54,8 +56,12 @@ struct ExtractConfig {
 
 class EmbeddingExtractor {
  public:
-  EmbeddingExtractor(const std::string& exp_dir, const ExtractConfig& config,
+  // model_path: an experiment directory (config.checkpoint chooses the checkpoint, default the
+  // newest) or a model package file (training/model_package.h).
+  EmbeddingExtractor(const std::string& model_path, const ExtractConfig& config,
                      const RuntimeConfig& runtime);
+  // A model loaded already (training/experiment.h); config.checkpoint is not used.
+  EmbeddingExtractor(TrainedModel model, const ExtractConfig& config, const RuntimeConfig& runtime);
   ~EmbeddingExtractor();
 
   // One utterance's waveform (float in [-1, 1], the model's sample rate) → embedding, one
@@ -65,6 +71,7 @@ class EmbeddingExtractor {
   int sample_rate() const;
   const std::string& checkpoint() const;
   const ExtractConfig& config() const;
+  std::optional<double> threshold() const;  // a model package's calibrated threshold, if any
 
   struct Impl;  // defined in the .cpp; ExtractDataDir drives it
   const Impl& impl() const { return *impl_; }

@@ -35,6 +35,7 @@
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/models/state_dict.h"
 #include "speakernet/training/checkpointer.h"
+#include "speakernet/training/experiment.h"
 #include "speakernet/training/toy_experiment_test_util.h"
 #include "speakernet/training/trainer.h"
 
@@ -439,7 +440,7 @@ TEST_F(ExtractorTest, MissingExperimentOrCheckpointIsAClearError) {
   // An experiment directory whose training never wrote a checkpoint.
   const std::string empty = *dir_ / "exp_without_ckpt";
   fs::create_directories(empty);
-  fs::copy_file(ExpConfigPath(exp_), ExpConfigPath(empty));
+  fs::copy_file(Experiment(exp_).ConfigPath(), Experiment(empty).ConfigPath());
   const std::string no_ckpt = ErrorOf([&] { EmbeddingExtractor(empty, Cfg(), Cpu()); });
   EXPECT_THAT(no_ckpt, HasSubstr(empty));
   EXPECT_THAT(no_ckpt, HasSubstr("no checkpoint"));

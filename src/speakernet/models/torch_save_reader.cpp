@@ -365,18 +365,38 @@ bool IsTensorDict(const PyValue& v) {
   return true;
 }
 
-}  // namespace
-
-StateDict ReadTorchSaveStateDict(const std::string& path) {
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
+std::unique_ptr<caffe2::serialize::PyTorchStreamReader> OpenArchive(const std::string& path) {
   try {
-    zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    return std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const std::exception& e) {
     Fail(
         fmt::format("cannot read '{}' as a torch.save zip archive (a file saved with "
                     "_use_new_zipfile_serialization=False, or not a PyTorch file?): {}",
                     path, std::string(e.what()).substr(0, 200)));
   }
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ReadArchiveRecords(const std::string& path,
+                                                      const std::vector<std::string>& names) {
+  const auto zip = OpenArchive(path);
+  std::map<std::string, std::string> out;
+  for (const std::string& name : names) {
+    if (!zip->hasRecord(name)) continue;
+    try {
+      auto [data, size] = zip->getRecord(name);
+      out[name] = std::string(static_cast<const char*>(data.get()), size);
+    } catch (const std::exception& e) {
+      Fail(fmt::format("'{}': record '{}' is damaged: {}", path, name,
+                       std::string(e.what()).substr(0, 200)));
+    }
+  }
+  return out;
+}
+
+StateDict ReadTorchSaveStateDict(const std::string& path) {
+  const auto zip = OpenArchive(path);
   if (zip->hasRecord("byteorder")) {
     auto [data, size] = zip->getRecord("byteorder");
     const std::string order(static_cast<const char*>(data.get()), size);

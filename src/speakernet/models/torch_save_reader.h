@@ -12,7 +12,9 @@
 // torch.*Storage classes are understood; anything else is an error naming the global.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "speakernet/models/state_dict.h"
 
@@ -22,5 +24,10 @@ namespace speakernet {
 // str -> tensor; a dict holding such a dict under "state_dict" or "model" (common training
 // checkpoints) is unwrapped. Throws an Error naming the file (and the key) on anything else.
 StateDict ReadTorchSaveStateDict(const std::string& path);
+
+// The named records of the torch.save archive `path` (written as TorchSaveBytes's `extra`);
+// a record the archive lacks is left out. Throws an Error naming the file when it is no archive.
+std::map<std::string, std::string> ReadArchiveRecords(const std::string& path,
+                                                      const std::vector<std::string>& names);
 
 }  // namespace speakernet

@@ -90,7 +90,7 @@ std::string StorageTypeName(const std::string& key, torch::ScalarType dtype) {
 
 }  // namespace
 
-std::string TorchSaveBytes(const StateDict& state) {
+std::string TorchSaveBytes(const StateDict& state, const ArchiveRecords& extra) {
   std::vector<torch::Tensor> storages;
   PickleWriter p;
   p.Proto();
@@ -136,6 +136,11 @@ std::string TorchSaveBytes(const StateDict& state) {
   for (size_t i = 0; i < storages.size(); ++i) {
     const torch::Tensor& t = storages[i];
     writer.writeRecord("data/" + std::to_string(i), t.data_ptr(), t.numel() * t.element_size());
+  }
+  for (const auto& [name, bytes] : extra) {
+    SN_CHECK(name.rfind("data", 0) != 0 && name != "byteorder",
+             "archive record name '{}' is reserved by torch.save", name);
+    writer.writeRecord(name, bytes.data(), bytes.size());
   }
   writer.writeEndOfFile();
   return out;

@@ -23,8 +23,12 @@ namespace speakernet {
 // shared by the reader and the writer.
 const std::vector<std::pair<std::string, torch::ScalarType>>& TorchStorageTypes();
 
+// Extra archive records (name, bytes), stored beside the pickle; torch.load ignores them.
+using ArchiveRecords = std::vector<std::pair<std::string, std::string>>;
+
 // The bytes of `torch.save(OrderedDict(state))`: each tensor is stored contiguous, on the CPU,
 // in its own storage; names keep their order. A dtype without a storage class is an error.
-std::string TorchSaveBytes(const StateDict& state);
+// `extra` records (names must not start with "data") are written after the tensors.
+std::string TorchSaveBytes(const StateDict& state, const ArchiveRecords& extra = {});
 
 }  // namespace speakernet

@@ -21,19 +21,13 @@
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/models/sync_batch_norm.h"
 #include "speakernet/training/checkpointer.h"
+#include "speakernet/training/experiment.h"
 #include "speakernet/training/grad_scaler.h"
 
 namespace speakernet {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string ExpConfigPath(const std::string& exp_dir) {
-  return (fs::path(exp_dir) / "config.yaml").string();
-}
-std::string ExpSpeakersPath(const std::string& exp_dir) {
-  return (fs::path(exp_dir) / "speakers.txt").string();
-}
 
 namespace {
 
@@ -176,11 +170,9 @@ Trainer::~Trainer() = default;
 namespace {
 
 void WriteExpFiles(const std::string& exp_dir, const TrainConfig& config, const DataDir& data) {
-  MakeDirs(exp_dir);
-  WriteTextAtomically(ExpConfigPath(exp_dir), YamlToString(ConfigToYaml(config)));
-  std::string speakers;
-  for (const auto& spk : data.speakers()) speakers += spk + "\n";
-  WriteTextAtomically(ExpSpeakersPath(exp_dir), speakers);
+  const Experiment exp(exp_dir);
+  exp.WriteConfig(config);
+  exp.WriteSpeakers(data.speakers());
 }
 
 void AppendCsvRow(const std::string& path, const std::string& row) {

@@ -47,8 +47,4 @@ class Trainer {
 // key (a classifier with another number of classes is reported as loss.weight).
 StateDict LoadInitWeights(const std::string& path, const StateDict& expected);
 
-// Files in an experiment directory.
-std::string ExpConfigPath(const std::string& exp_dir);    // resolved config.yaml
-std::string ExpSpeakersPath(const std::string& exp_dir);  // class index → speaker id
-
 }  // namespace speakernet
