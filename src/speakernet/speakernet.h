@@ -33,7 +33,7 @@ class Error : public std::runtime_error {
 #endif
 
 struct EmbedderOptions {
-  std::string checkpoint;  // experiment dirs: this checkpoint dir instead of the newest
+  std::string checkpoint;      // experiment dirs: this checkpoint dir instead of the newest
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   // torch intra-op threads, process-wide: 0 = all cores (as the CLI), < 0 = leave as they are.
   int threads = 0;
@@ -101,8 +101,7 @@ class SpeakerRegistry {
   // Cosine score of `embedding` against `name`'s enrolled mean (Error if `name` is unknown).
   float Score(const std::string& name, const std::vector<float>& embedding) const;
   // Score(name, embedding) >= threshold.
-  bool Verify(const std::string& name, const std::vector<float>& embedding,
-              float threshold) const;
+  bool Verify(const std::string& name, const std::vector<float>& embedding, float threshold) const;
 
   struct Match {
     std::string name;  // empty when no speaker scored >= the threshold

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 #include "speakernet/common/error.h"  // before speakernet.h (see there)

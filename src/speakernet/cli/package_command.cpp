@@ -53,7 +53,8 @@ std::map<std::string, std::vector<float>> EmbedTrialUtterances(const TrainedMode
 double CalibratedThreshold(const TrainedModel& model, const CalibrationArgs& c) {
   SN_CHECK(c.rule == "eer" || c.rule == "min_dcf",
            "package: --threshold-rule must be eer or min_dcf, got '{}'", c.rule);
-  SN_CHECK(!c.data.empty(), "package: --calib-trials needs --calib-data (the utterances' data dir)");
+  SN_CHECK(!c.data.empty(),
+           "package: --calib-trials needs --calib-data (the utterances' data dir)");
   const std::vector<Trial> trials = ReadTrials(c.trials);
   const TrialCounts counts = CountTrials(trials);
   SN_CHECK(counts.unknown == 0 && counts.target > 0 && counts.nontarget > 0,

@@ -111,7 +111,8 @@ int speakernet_cosine_score(const float* a, const float* b, int dim, float* scor
   return Guard([&] {
     CheckArg(a != nullptr && b != nullptr && score != nullptr && dim > 0,
              "a, b or score is NULL, or dim <= 0");
-    *score = speakernet::CosineScore(std::vector<float>(a, a + dim), std::vector<float>(b, b + dim));
+    *score =
+        speakernet::CosineScore(std::vector<float>(a, a + dim), std::vector<float>(b, b + dim));
     return 0;
   });
 }
@@ -134,7 +135,8 @@ int speakernet_registry_enroll(SpeakernetRegistry* registry, const char* name,
              "registry, name or embeddings is NULL, or num <= 0");
     const int dim = registry->registry.Dim();
     std::vector<std::vector<float>> rows;
-    for (int i = 0; i < num; ++i) rows.emplace_back(embeddings + i * dim, embeddings + (i + 1) * dim);
+    for (int i = 0; i < num; ++i)
+      rows.emplace_back(embeddings + i * dim, embeddings + (i + 1) * dim);
     registry->registry.Enroll(name, rows);
     return 0;
   });
@@ -180,8 +182,8 @@ int speakernet_registry_identify(const SpeakernetRegistry* registry, const float
   return Guard([&] {
     CheckArg(registry != nullptr && embedding != nullptr, "registry or embedding is NULL");
     const int dim = registry->registry.Dim();
-    const auto m = registry->registry.Identify(std::vector<float>(embedding, embedding + dim),
-                                               threshold);
+    const auto m =
+        registry->registry.Identify(std::vector<float>(embedding, embedding + dim), threshold);
     if (score != nullptr) *score = m.score;
     if (m.name.empty()) return 0;
     CopyName(m.name, buf, buf_size);

@@ -23,7 +23,7 @@ TEST(CApiTest, FromC) {
   Trainer(c, data, exp).Run();
   const std::string wav = dir / "spk1-u2.wav";
   const std::vector<float> samples = ReadAudio(wav, 16000);
-  const std::vector<float> expected = Embedder::Load(exp).EmbedFile(wav);
+  const std::vector<float> expected = Embedder::Load(exp, {"", "cpu", 1}).EmbedFile(wav);
   char msg[1024] = "";
   EXPECT_EQ(speakernet_c_api_checks(exp.c_str(), wav.c_str(), samples.data(),
                                     static_cast<long>(samples.size()), expected.data(),

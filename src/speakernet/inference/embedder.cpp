@@ -64,8 +64,8 @@ float Embedder::Threshold() const {
 
 float CosineScore(const std::vector<float>& a, const std::vector<float>& b) {
   SN_CHECK(!a.empty() && a.size() == b.size(),
-           "CosineScore: the embeddings must be non-empty and of one size, got {} and {}",
-           a.size(), b.size());
+           "CosineScore: the embeddings must be non-empty and of one size, got {} and {}", a.size(),
+           b.size());
   double dot = 0, na = 0, nb = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     dot += double(a[i]) * b[i];

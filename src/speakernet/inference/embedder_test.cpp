@@ -8,9 +8,6 @@
 //     its weights equal to the checkpoint's, and damaged packages fail naming what is wrong;
 //   * CosineScore and the SpeakerRegistry against hand-computed values.
 // common/error.h first: speakernet.h then skips its copy of the Error class.
-#include "speakernet/common/error.h"
-#include "speakernet/speakernet.h"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -21,10 +18,12 @@
 
 #include "speakernet/audio/audio_reader.h"
 #include "speakernet/common/config.h"
+#include "speakernet/common/error.h"
 #include "speakernet/common/kaldi_io.h"
 #include "speakernet/common/test_util.h"
 #include "speakernet/inference/embedding_extractor.h"
 #include "speakernet/models/torch_save_writer.h"
+#include "speakernet/speakernet.h"
 #include "speakernet/training/model_package.h"
 #include "speakernet/training/toy_experiment_test_util.h"
 #include "speakernet/training/trainer.h"
@@ -33,8 +32,8 @@ namespace speakernet {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using test::ErrorOf;
+using ::testing::HasSubstr;
 
 float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
@@ -48,6 +47,9 @@ float MaxAbs(const std::vector<float>& a) {
   for (float x : a) m = std::max(m, std::abs(x));
   return m;
 }
+
+// One torch thread: the suite shares a 2-core machine with other tests.
+const EmbedderOptions kOneThread{"", "cpu", 1};
 
 class EmbedderTest : public ::testing::Test {
  protected:
@@ -66,7 +68,7 @@ class EmbedderTest : public ::testing::Test {
     dir_ = nullptr;
   }
   static std::string Wav(int spk, int utt) {
-    return *dir_ + "/spk" + std::to_string(spk) + "-u" + std::to_string(utt) + ".wav";
+    return *dir_ / ("spk" + std::to_string(spk) + "-u" + std::to_string(utt) + ".wav");
   }
 
   static inline test::ScratchDir* dir_ = nullptr;
@@ -74,18 +76,19 @@ class EmbedderTest : public ::testing::Test {
 };
 
 TEST_F(EmbedderTest, EmbedFileEqualsExtract) {
-  const Embedder e = Embedder::Load(exp_);
+  const Embedder e = Embedder::Load(exp_, kOneThread);
   ExtractConfig cfg;
   cfg.write_npy = false;
-  const std::string out = *dir_ + "/extract";
+  const std::string out = *dir_ / "extract";
   ExtractDataDir(EmbeddingExtractor(exp_, cfg, RuntimeConfig()), DataDir::Load(data_), out);
   int n = 0;
-  kaldi::ForEachInArk(out + "/embeddings.ark", [&](const std::string& key, const kaldi::FloatMatrix& m) {
-    const std::vector<float> mine = e.EmbedFile(*dir_ + "/" + key + ".wav");
-    ASSERT_EQ(static_cast<int>(mine.size()), e.Dim());
-    EXPECT_LE(MaxAbsDiff(mine, m.data), 1e-5f * std::max(1.f, MaxAbs(m.data))) << key;
-    ++n;
-  });
+  kaldi::ForEachInArk(
+      out + "/embeddings.ark", [&](const std::string& key, const kaldi::FloatMatrix& m) {
+        const std::vector<float> mine = e.EmbedFile(*dir_ / (key + ".wav"));
+        ASSERT_EQ(static_cast<int>(mine.size()), e.Dim());
+        EXPECT_LE(MaxAbsDiff(mine, m.data), 1e-5f * std::max(1.f, MaxAbs(m.data))) << key;
+        ++n;
+      });
   EXPECT_EQ(n, 12);
   EXPECT_EQ(e.Dim(), 16);
   EXPECT_EQ(e.SampleRate(), 16000);
@@ -94,12 +97,12 @@ TEST_F(EmbedderTest, EmbedFileEqualsExtract) {
 }
 
 TEST_F(EmbedderTest, OtherSampleRatesAreResampled) {
-  const Embedder e = Embedder::Load(exp_);
+  const Embedder e = Embedder::Load(exp_, kOneThread);
   const std::vector<float> x8k = test::ToyWave(1, 2, 12000, 99);
   const std::vector<float> direct = e.Embed(x8k, 8000);
   const std::vector<float> pre = e.Embed(Resample(x8k, 8000, 16000), 16000);
   EXPECT_EQ(direct, pre);
-  const std::string wav8k = *dir_ + "/eight_khz.wav";
+  const std::string wav8k = *dir_ / "eight_khz.wav";
   WriteWav(wav8k, x8k, 8000);
   // WriteWav stores int16: the file holds x8k rounded to 1/32768.
   std::vector<float> stored = ReadAudio(wav8k, 8000);
@@ -108,7 +111,7 @@ TEST_F(EmbedderTest, OtherSampleRatesAreResampled) {
 }
 
 TEST_F(EmbedderTest, ConcurrentEmbedEqualsSequential) {
-  const Embedder e = Embedder::Load(exp_);
+  const Embedder e = Embedder::Load(exp_, kOneThread);
   std::vector<std::vector<float>> waves, sequential;
   for (int i = 0; i < 8; ++i) {
     waves.push_back(test::ToyWave(i % 3, i, 16000 + 800 * i, 100 + i));
@@ -125,17 +128,20 @@ TEST_F(EmbedderTest, ConcurrentEmbedEqualsSequential) {
   }
   for (auto& th : threads) th.join();
   for (size_t i = 0; i < waves.size(); ++i) {
-    EXPECT_LE(MaxAbsDiff(concurrent[i], sequential[i]), 1e-6f * std::max(1.f, MaxAbs(sequential[i])))
+    EXPECT_LE(MaxAbsDiff(concurrent[i], sequential[i]),
+              1e-6f * std::max(1.f, MaxAbs(sequential[i])))
         << "utterance " << i;
   }
 }
 
 TEST_F(EmbedderTest, PackageGivesTheExperimentsEmbeddings) {
-  const Embedder from_exp = Embedder::Load(exp_), from_file = Embedder::Load(package_);
+  const Embedder from_exp = Embedder::Load(exp_, kOneThread),
+                 from_file = Embedder::Load(package_, kOneThread);
   EXPECT_EQ(from_file.Dim(), from_exp.Dim());
   ASSERT_TRUE(from_file.HasThreshold());
   EXPECT_FLOAT_EQ(from_file.Threshold(), 0.25f);
-  for (int s = 0; s < 3; ++s) EXPECT_EQ(from_file.EmbedFile(Wav(s, 1)), from_exp.EmbedFile(Wav(s, 1)));
+  for (int s = 0; s < 3; ++s)
+    EXPECT_EQ(from_file.EmbedFile(Wav(s, 1)), from_exp.EmbedFile(Wav(s, 1)));
   // The package's config equals the experiment's.
   const TrainedModel m = ReadModelPackage(package_);
   EXPECT_EQ(ConfigToString(m.config), ConfigToString(Experiment::Open(exp_).LoadConfig()));
@@ -143,7 +149,7 @@ TEST_F(EmbedderTest, PackageGivesTheExperimentsEmbeddings) {
 
 // Python's torch.load reads the package's weights: equal to the checkpoint's model tensors.
 TEST_F(EmbedderTest, PythonTorchLoadReadsThePackage) {
-  const std::string script = *dir_ + "/compare.py";
+  const std::string script = *dir_ / "compare.py";
   std::ofstream(script) << R"(import sys, torch
 pkg = torch.load(sys.argv[1], weights_only=True)
 ckpt = {k: v for k, v in torch.load(sys.argv[2], weights_only=True).items()
@@ -158,14 +164,14 @@ print(len(pkg))
 }
 
 TEST_F(EmbedderTest, BadModelsAreClearErrors) {
-  EXPECT_THAT(ErrorOf([&] { Embedder::Load(*dir_ + "/nothing"); }), HasSubstr("/nothing"));
+  EXPECT_THAT(ErrorOf([&] { Embedder::Load(*dir_ / "nothing"); }), HasSubstr("/nothing"));
   // A state dict that is no package.
   const std::string ckpt = Experiment::Open(exp_).ResolveCheckpoint() + "/model.pt";
   const std::string plain = ErrorOf([&] { Embedder::Load(ckpt); });
   EXPECT_THAT(plain, HasSubstr(ckpt));
   EXPECT_THAT(plain, HasSubstr("speakernet/format"));
   // Not an archive at all.
-  const std::string text = *dir_ + "/text.snm";
+  const std::string text = *dir_ / "text.snm";
   std::ofstream(text) << "hello\n";
   EXPECT_THAT(ErrorOf([&] { Embedder::Load(text); }), HasSubstr(text));
   // Packages with one record wrong.
@@ -173,7 +179,7 @@ TEST_F(EmbedderTest, BadModelsAreClearErrors) {
   const StateDict weights = GetStateDict(*m.model);
   const std::string config = YamlToString(ConfigToYaml(m.config));
   auto write = [&](const std::string& name, const ArchiveRecords& records) {
-    const std::string path = *dir_ + "/" + name;
+    const std::string path = *dir_ / name;
     std::ofstream(path, std::ios::binary) << TorchSaveBytes(weights, records);
     return ErrorOf([&] { Embedder::Load(path); });
   };
@@ -199,11 +205,11 @@ TEST_F(EmbedderTest, BadModelsAreClearErrors) {
                                 {"speakernet/meta.yaml", "embedding_dim: 16\n"}}),
               HasSubstr("bogus_key"));
   // Bad arguments.
-  const Embedder e = Embedder::Load(package_);
+  const Embedder e = Embedder::Load(package_, kOneThread);
   EXPECT_THAT(ErrorOf([&] { e.Embed(nullptr, 0, 16000); }), HasSubstr("no samples"));
   const std::vector<float> x(1000, 0.1f);
   EXPECT_THAT(ErrorOf([&] { e.Embed(x, 0); }), HasSubstr("sample_rate"));
-  EXPECT_THAT(ErrorOf([&] { e.EmbedFile(*dir_ + "/missing.wav"); }), HasSubstr("missing.wav"));
+  EXPECT_THAT(ErrorOf([&] { e.EmbedFile(*dir_ / "missing.wav"); }), HasSubstr("missing.wav"));
   EXPECT_THAT(ErrorOf([&] { Embedder::Load(package_, {exp_ + "/checkpoints/epoch-1"}); }),
               HasSubstr("no checkpoints"));
 }
@@ -240,7 +246,9 @@ TEST(SpeakerRegistryTest, EnrolVerifyIdentifyRemove) {
   EXPECT_FALSE(r.Contains("amy"));
   EXPECT_EQ(r.Identify(test, 0.5f).name, "bob");
   EXPECT_THAT(ErrorOf([&] { r.Score("amy", test); }), HasSubstr("'amy'"));
-  EXPECT_THAT(ErrorOf([&] { r.Enroll("cat", std::vector<float>{1, 2, 3}); }),
+  EXPECT_THAT(ErrorOf([&] {
+                r.Enroll("cat", std::vector<float>{1, 2, 3});
+              }),
               HasSubstr("3 dimensions"));
 }
 

@@ -103,7 +103,8 @@ std::vector<SpeakerRegistry::Match> SpeakerRegistry::Rank(const std::vector<floa
   std::vector<Match> out;
   {
     std::shared_lock<std::shared_mutex> lock(impl_->mu);
-    for (const auto& [name, s] : impl_->speakers) out.push_back({name, CosineScore(s.mean, embedding)});
+    for (const auto& [name, s] : impl_->speakers)
+      out.push_back({name, CosineScore(s.mean, embedding)});
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const Match& a, const Match& b) { return a.score > b.score; });

@@ -28,12 +28,8 @@ Experiment Experiment::Open(const std::string& dir) {
 }
 
 std::string Experiment::ConfigPath() const { return (fs::path(dir_) / "config.yaml").string(); }
-std::string Experiment::SpeakersPath() const {
-  return (fs::path(dir_) / "speakers.txt").string();
-}
-std::string Experiment::CheckpointsDir() const {
-  return (fs::path(dir_) / "checkpoints").string();
-}
+std::string Experiment::SpeakersPath() const { return (fs::path(dir_) / "speakers.txt").string(); }
+std::string Experiment::CheckpointsDir() const { return (fs::path(dir_) / "checkpoints").string(); }
 bool Experiment::Exists() const { return fs::exists(ConfigPath()); }
 
 TrainConfig Experiment::LoadConfig(const std::vector<std::string>& overrides) const {
@@ -78,9 +74,7 @@ std::vector<CheckpointInfo> Experiment::Checkpoints() const {
   return out;
 }
 
-std::optional<std::string> Experiment::Newest() const {
-  return Checkpointer(dir_, 1).Latest();
-}
+std::optional<std::string> Experiment::Newest() const { return Checkpointer(dir_, 1).Latest(); }
 
 std::string Experiment::EpochCheckpoint(int64_t epoch) const {
   const fs::path dir = fs::path(CheckpointsDir()) / ("epoch-" + std::to_string(epoch));

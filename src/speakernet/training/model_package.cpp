@@ -77,8 +77,10 @@ TrainedModel ReadModelPackage(const std::string& path) {
     dim = meta["embedding_dim"].as<int64_t>();
     if (meta["threshold"]) m.threshold = meta["threshold"].as<double>();
   } catch (const YAML::Exception& e) {
-    Fail(fmt::format("model file '{}': {} needs embedding_dim (an integer) and optionally "
-                     "threshold (a number): {}", path, kMetaRecord, e.what()));
+    Fail(
+        fmt::format("model file '{}': {} needs embedding_dim (an integer) and optionally "
+                    "threshold (a number): {}",
+                    path, kMetaRecord, e.what()));
   }
   m.model = CreateModel(m.config.model);
   try {
