@@ -16,6 +16,7 @@
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
 #include "speakernet/training/checkpointer.h"
+#include "speakernet/training/experiment.h"
 #include "speakernet/training/train_config.h"
 #include "speakernet/training/trainer.h"
 
@@ -68,7 +69,8 @@ void AddAverageCommand(CLI::App& app) {
     SN_CHECK(
         fs::absolute(args->exp).lexically_normal() != fs::absolute(args->out).lexically_normal(),
         "average: --out must differ from --exp");
-    const TrainConfig config = LoadTrainConfig(ExpConfigPath(args->exp), {});
+    const Experiment exp = Experiment::Open(args->exp);
+    const TrainConfig config = exp.LoadConfig();
     const std::vector<std::string> dirs = EpochCheckpoints(args->exp, args->epochs);
     std::vector<StateDict> states;
     for (const auto& dir : dirs) states.push_back(Checkpointer::LoadModelState(dir));
@@ -79,10 +81,8 @@ void AddAverageCommand(CLI::App& app) {
                     args->epochs);
     const std::string dir =
         WriteSingleCheckpointExp(args->out, tag, config, mean, source, args->force);
-    const fs::path speakers = ExpSpeakersPath(args->exp);
-    if (fs::exists(speakers)) {
-      fs::copy_file(speakers, ExpSpeakersPath(args->out), fs::copy_options::overwrite_existing);
-    }
+    const std::vector<std::string> speakers = exp.LoadSpeakers();
+    if (!speakers.empty()) Experiment(args->out).WriteSpeakers(speakers);
     spdlog::info("average: {} -> {}", source, dir);
   });
 }
