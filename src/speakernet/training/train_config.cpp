@@ -5,14 +5,6 @@
 
 namespace speakernet {
 
-void OptimizerConfig::Validate() const {
-  SN_CHECK(name == "sgd" || name == "adam", "optimizer.name must be sgd or adam, got '{}'", name);
-  SN_CHECK(lr > 0, "optimizer.lr must be > 0, got {}", lr);
-  SN_CHECK(momentum >= 0 && momentum < 1, "optimizer.momentum must be in [0, 1), got {}", momentum);
-  SN_CHECK(weight_decay >= 0, "optimizer.weight_decay must be >= 0, got {}", weight_decay);
-  SN_CHECK(!nesterov || name != "sgd" || momentum > 0, "optimizer.nesterov needs momentum > 0");
-}
-
 void TrainerConfig::Validate() const {
   SN_CHECK(epochs > 0, "trainer.epochs must be > 0, got {}", epochs);
   SN_CHECK(report_interval_iters > 0, "trainer.report_interval_iters must be > 0");

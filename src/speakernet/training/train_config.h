@@ -10,29 +10,9 @@
 #include "speakernet/losses/margin_scheduler.h"
 #include "speakernet/models/model_config.h"
 #include "speakernet/training/lr_schedule.h"
+#include "speakernet/training/optimizer.h"
 
 namespace speakernet {
-
-struct OptimizerConfig {
-  std::string name = "sgd";  // sgd | adam
-  double lr = 0.02;
-  double momentum = 0.9;  // sgd
-  bool nesterov = true;   // sgd
-  double weight_decay = 1e-4;
-  double beta1 = 0.9, beta2 = 0.999;  // adam
-
-  template <class V>
-  void Fields(V& v) {
-    v("name", name, "sgd | adam");
-    v("lr", lr, "base learning rate");
-    v("momentum", momentum, "sgd momentum");
-    v("nesterov", nesterov, "sgd Nesterov momentum");
-    v("weight_decay", weight_decay, "coupled L2 weight decay on all parameters");
-    v("beta1", beta1, "adam beta1");
-    v("beta2", beta2, "adam beta2");
-  }
-  void Validate() const;
-};
 
 struct TrainerConfig {
   int64_t epochs = 40;

@@ -23,6 +23,7 @@
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/experiment.h"
 #include "speakernet/training/grad_scaler.h"
+#include "speakernet/training/optimizer.h"
 
 namespace speakernet {
 
@@ -30,21 +31,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const OptimizerConfig& c,
-                                                       std::vector<torch::Tensor> params) {
-  if (c.name == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(c.lr).betas({c.beta1, c.beta2}).weight_decay(c.weight_decay));
-  }
-  return std::make_unique<torch::optim::SGD>(
-      params, torch::optim::SGDOptions(c.lr).momentum(c.momentum).nesterov(c.nesterov).weight_decay(
-                  c.weight_decay));
-}
-
-void SetLearningRate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
-}
 
 // Running means over one report interval.
 struct IntervalStats {

@@ -316,5 +316,20 @@ TEST(Trainer, KaldiFrontEndResumesExactly) {
   ExpectExactResume(c, data, dir, "kaldi", 5);
 }
 
+// adam, adamw and radam keep per-parameter moments and step counts: a run stopped mid-epoch and
+// resumed ends bit-identical to an uninterrupted one (the moments travel in optimizer.pt).
+TEST(Trainer, AdaptiveOptimizersResumeExactly) {
+  test::ScratchDir dir("sn_trainer_optimizers");
+  const std::string data = MakeToyData(dir);
+  for (const std::string name : {"adam", "adamw", "radam"}) {
+    TrainConfig c = TinyConfig();
+    c.optimizer.name = name;
+    c.optimizer.lr = 0.01;
+    c.optimizer.weight_decay = name == "adamw" ? 0.01 : 2e-5;
+    const TrainSummary full = ExpectExactResume(c, data, dir, name, 7);
+    EXPECT_GT(full.steps, 7) << name;
+  }
+}
+
 }  // namespace
 }  // namespace speakernet
