@@ -27,6 +27,18 @@ foreach(dir ${TORCH_INCLUDE_DIRS})
   endif()
 endforeach()
 find_package(Threads REQUIRED)
+
+# ONNX export (Debian: libonnx-dev, whose CMake targets need protobuf's): optional, without it
+# `speakernet export --onnx` explains what to install.
+find_package(Protobuf QUIET)
+find_package(ONNX QUIET CONFIG)
+if(Protobuf_FOUND AND TARGET onnx)
+  set(SPEAKERNET_ONNX_FOUND ON)
+  message(STATUS "speakernet: ONNX ${ONNX_VERSION} (ONNX export)")
+else()
+  set(SPEAKERNET_ONNX_FOUND OFF)
+  message(STATUS "speakernet: ONNX (libonnx-dev) not found; ONNX export is not available")
+endif()
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
 

@@ -10,27 +10,45 @@
 // loads with strict=False. With them, a strict load_state_dict into speaker-net's model works.
 // speaker-net's kaldi_fbank front end (kaldifeat) has no buffers, so --fbank-buffers is refused
 // for a features.type kaldi_fbank experiment.
+//
+// With --onnx FILE instead of --out, the model is written as ONNX (onnx/onnx_export.h,
+// docs/onnx.md): the waveform form by default, the features form (sherpa-onnx) with
+// --onnx-input features.
 #include <spdlog/spdlog.h>
 
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
 #include "speakernet/features/fbank.h"
 #include "speakernet/models/speaker_model.h"
+#include "speakernet/onnx/onnx_export.h"
 #include "speakernet/training/experiment.h"
 
 namespace speakernet {
 
 void AddExportCommand(CLI::App& app) {
   struct Args {
-    std::string exp, checkpoint, out;
+    std::string exp, checkpoint, out, onnx;
     bool no_classifier = false, ddp_prefix = false, fbank_buffers = false;
+    OnnxExportOptions onnx_options;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
-      "export", "write a checkpoint as a torch.load-able state dict (speaker-net's names)");
+      "export",
+      "write a checkpoint as a torch.load-able state dict (speaker-net's names) or as ONNX");
   cmd->add_option("--exp", args->exp, "experiment dir or model file (.snm)")->required();
   cmd->add_option("--checkpoint", args->checkpoint, "checkpoint dir (default: newest)");
-  cmd->add_option("--out", args->out, "state-dict file to write")->required();
+  auto* out = cmd->add_option("--out", args->out, "state-dict file to write");
+  auto* onnx = cmd->add_option("--onnx", args->onnx, "ONNX file to write (docs/onnx.md)");
+  out->excludes(onnx);
+  cmd->add_option("--onnx-input", args->onnx_options.input,
+                  "ONNX input: waveform (front end in the graph) | features ([1, frames, dim], "
+                  "sherpa-onnx metadata)")
+      ->check(CLI::IsMember({"waveform", "features"}));
+  cmd->add_flag("--allow-frontend-mismatch", args->onnx_options.allow_frontend_mismatch,
+                "write the features form even when the front end is not sherpa-onnx's");
+  cmd->add_option("--onnx-url", args->onnx_options.url, "ONNX metadata url (features form)");
+  cmd->add_option("--onnx-comment", args->onnx_options.comment,
+                  "ONNX metadata comment (features form)");
   cmd->add_flag("--no-classifier", args->no_classifier, "leave out loss.* (the classifier)");
   cmd->add_flag("--ddp-prefix", args->ddp_prefix,
                 "prefix every key with 'module.' as a DDP-wrapped model's state_dict has");
@@ -38,6 +56,16 @@ void AddExportCommand(CLI::App& app) {
                 "also write speaker-net's extract_fbank.* buffers (MelSpectrogram window and "
                 "mel filters) for a strict load_state_dict");
   cmd->callback([args] {
+    SN_CHECK(!args->out.empty() || !args->onnx.empty(),
+             "export: give --out (state dict) or --onnx (ONNX file)");
+    if (!args->onnx.empty()) {
+      const TrainedModel m = LoadTrainedModel(args->exp, args->checkpoint, /*deploy=*/true);
+      const OnnxExportSummary s = ExportOnnx(m, args->onnx, args->onnx_options);
+      spdlog::info("export: {} -> {} ({} input, {} nodes, {} constants, {} bytes)", m.source,
+                   args->onnx, args->onnx_options.input, s.nodes, s.constant_values, s.bytes);
+      for (const auto& [key, value] : s.metadata) spdlog::info("  metadata {}: {}", key, value);
+      return;
+    }
     const TrainedModel m = LoadTrainedModel(args->exp, args->checkpoint);
     const TrainConfig& config = m.config;
     StateDict out;

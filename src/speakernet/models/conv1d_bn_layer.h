@@ -29,6 +29,7 @@ class Conv1dBnReluLayerImpl : public torch::nn::Module {
 
   // x: [B, input_dim, T] -> [B, output_dim, T'].
   torch::Tensor forward(const torch::Tensor& x);
+  bool relu() const { return relu_; }
 
   torch::nn::Conv1d affine{nullptr};
   SyncBatchNorm1d batchnorm{nullptr};  // null when options.batchnorm is false
