@@ -83,7 +83,8 @@ void AddExportCommand(CLI::App& app) {
           torch::hamming_window(fbank.options().WinLength(), /*periodic=*/true, torch::kFloat));
       out.emplace_back(prefix + "extract_fbank.mel_spec_extractor.mel_scale.fb", fbank.MelMatrix());
     }
-    for (const auto& [name, tensor] : GetStateDict(*m.model)) out.emplace_back(prefix + name, tensor);
+    for (const auto& [name, tensor] : GetStateDict(*m.model))
+      out.emplace_back(prefix + name, tensor);
     if (!args->no_classifier) {
       for (const auto& [name, tensor] : m.classifier) out.emplace_back(prefix + name, tensor);
     }

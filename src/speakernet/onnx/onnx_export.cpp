@@ -55,9 +55,10 @@ std::vector<std::string> SherpaMismatches(const FrontEndConfig& features) {
   Expect(out, p + "low_freq", k.low_freq, 20.0);
   const double nyquist = k.samp_freq / 2.0;
   if (std::abs(k.HighFreq() - (nyquist + kSherpaHighFreqOffset)) > 1e-9) {
-    out.push_back(fmt::format("{}high_freq gives {} Hz; sherpa-onnx uses Nyquist - 400 = {} Hz "
-                              "(high_freq: -400)",
-                              p, k.HighFreq(), nyquist + kSherpaHighFreqOffset));
+    out.push_back(
+        fmt::format("{}high_freq gives {} Hz; sherpa-onnx uses Nyquist - 400 = {} Hz "
+                    "(high_freq: -400)",
+                    p, k.HighFreq(), nyquist + kSherpaHighFreqOffset));
   }
   Expect(out, p + "use_energy", k.use_energy, false);
   Expect(out, p + "use_log_fbank", k.use_log_fbank, true);
@@ -122,9 +123,9 @@ OnnxExportSummary ExportOnnx(const TrainedModel& m, const std::string& path,
   }
   const std::string emb = EmitSpeakerModel(g, *m.model, feats);
   g.Output(emb, "embedding", {1, m.model->EmbeddingDim()});
-  g.SetDocString(fmt::format("speakernet {} model from {}; input {}", m.config.model.type, m.source,
-                             waveform ? "wav [1, samples] float in [-1, 1]"
-                                      : "feats [1, frames, dim] fbank"));
+  g.SetDocString(
+      fmt::format("speakernet {} model from {}; input {}", m.config.model.type, m.source,
+                  waveform ? "wav [1, samples] float in [-1, 1]" : "feats [1, frames, dim] fbank"));
   const std::string bytes = g.SerializeChecked(SPEAKERNET_ONNX_PRODUCER_VERSION);
   WriteFileAtomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);

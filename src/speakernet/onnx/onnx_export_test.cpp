@@ -3,6 +3,8 @@
 // comparison names each difference, and the features form is refused where it would be fed
 // other features. The numbers (onnxruntime, sherpa-onnx vs speakernet extract) are checked by
 // tests/onnx_cli_test.sh.
+#include "speakernet/onnx/onnx_export.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -11,7 +13,6 @@
 #include "speakernet/common/error.h"
 #include "speakernet/common/test_util.h"
 #include "speakernet/models/repvgg.h"
-#include "speakernet/onnx/onnx_export.h"
 
 namespace speakernet {
 namespace {
@@ -76,7 +77,7 @@ TrainedModel Tiny(const std::string& type, const std::string& pooling) {
 TEST(ExportOnnx, EveryFamilyAndPoolingPassesTheChecker) {
   test::ScratchDir dir("onnx_export_test");
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"resnet", "multi_head"},     {"resnet", "statistics"},     {"resnet", "attentive"},
+      {"resnet", "multi_head"},       {"resnet", "statistics"},     {"resnet", "attentive"},
       {"resnet", "multi_resolution"}, {"ecapa", "channel_context"}, {"xvector", "statistics"},
       {"repvgg", "multi_head"}};
   for (const auto& [type, pooling] : cases) {

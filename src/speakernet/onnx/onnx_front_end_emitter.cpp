@@ -41,20 +41,21 @@ class FrontEndEmitter {
 
   // The number of samples of the 1-D signal `x` (int64 scalar).
   std::string Length(const std::string& x, const std::string& name) {
-    return g_.Node("Gather", {g_.Node("Shape", {x}, name + ".shape"), g_.IntScalar(name + ".axis0", 0)},
-                   name);
+    return g_.Node(
+        "Gather", {g_.Node("Shape", {x}, name + ".shape"), g_.IntScalar(name + ".axis0", 0)}, name);
   }
 
   // Frames [F, width] of the 1-D `source`: frame f is source[f * shift + offset + k],
   // k < width; num_frames is an int64 scalar.
   std::string Frames(const std::string& source, const std::string& num_frames, int64_t shift,
                      int64_t offset, int64_t width, const std::string& name) {
-    const std::string f = g_.Node("Range", {g_.IntScalar(name + ".zero", 0), num_frames,
-                                            g_.IntScalar(name + ".one", 1)},
-                                  name + ".f");
+    const std::string f = g_.Node(
+        "Range", {g_.IntScalar(name + ".zero", 0), num_frames, g_.IntScalar(name + ".one", 1)},
+        name + ".f");
     const std::string starts =
-        g_.Node("Unsqueeze", {Op("Mul", f, g_.IntScalar(name + ".shift", shift), name + ".start"),
-                              g_.IntList(name + ".axes", {1})},
+        g_.Node("Unsqueeze",
+                {Op("Mul", f, g_.IntScalar(name + ".shift", shift), name + ".start"),
+                 g_.IntList(name + ".axes", {1})},
                 name + ".start2");
     std::vector<int64_t> k(width);
     for (int64_t i = 0; i < width; ++i) k[i] = offset + i;
@@ -76,8 +77,8 @@ class FrontEndEmitter {
         table[i * 2 * bins + bins + k] = static_cast<float>(-std::sin(angle));
       }
     }
-    const std::string spec =
-        g_.Node("MatMul", {frames, g_.Floats(name + ".dft", {width, 2 * bins}, table)}, name + ".dft");
+    const std::string spec = g_.Node(
+        "MatMul", {frames, g_.Floats(name + ".dft", {width, 2 * bins}, table)}, name + ".dft");
     const std::string re = Slice(spec, 0, bins, 1, name + ".re");
     const std::string im = Slice(spec, bins, 2 * bins, 1, name + ".im");
     return Op("Add", Op("Mul", re, re, name + ".re2"), Op("Mul", im, im, name + ".im2"), name);
@@ -85,21 +86,24 @@ class FrontEndEmitter {
 
   // feats [F, D] (frames major) -> [1, D, F] with per-utterance mean (and variance)
   // normalisation over the frames.
-  std::string Normalize(const std::string& feats, bool cmvn, bool norm_var, const std::string& name) {
+  std::string Normalize(const std::string& feats, bool cmvn, bool norm_var,
+                        const std::string& name) {
     std::string x = feats;
     if (cmvn || norm_var) {
-      const std::string mean = g_.Node("ReduceMean", {feats}, name + ".mean",
-                                       {{"axes", std::vector<int64_t>{0}}, {"keepdims", int64_t{1}}});
+      const std::string mean =
+          g_.Node("ReduceMean", {feats}, name + ".mean",
+                  {{"axes", std::vector<int64_t>{0}}, {"keepdims", int64_t{1}}});
       const std::string centred = Op("Sub", feats, mean, name + ".centred");
       if (cmvn) x = centred;
       if (norm_var) {
         const std::string var =
             g_.Node("ReduceMean", {Op("Mul", centred, centred, name + ".sq")}, name + ".var",
                     {{"axes", std::vector<int64_t>{0}}, {"keepdims", int64_t{1}}});
-        x = Op("Div", x,
-               g_.Node("Sqrt", {Op("Add", var, g_.Scalar(name + ".eps", kVarEps), name + ".var_eps")},
-                       name + ".std"),
-               name + ".scaled");
+        x = Op(
+            "Div", x,
+            g_.Node("Sqrt", {Op("Add", var, g_.Scalar(name + ".eps", kVarEps), name + ".var_eps")},
+                    name + ".std"),
+            name + ".scaled");
       }
     }
     x = g_.Node("Transpose", {x}, name + ".t", {{"perm", std::vector<int64_t>{1, 0}}});
@@ -137,9 +141,9 @@ std::string FrontEndEmitter::Fbank(const FbankOptions& o, const std::string& wav
               {{"mode", std::string("reflect")}});
   // NumFrames = 1 + samples / hop; frame t covers padded[t * hop, t * hop + n_fft), the window
   // is non-zero on [(n_fft - win) / 2, + win).
-  const std::string frames_count = Op(
-      "Add", Op("Div", length, g_.IntScalar(n + ".hop", hop), n + ".frames_m1"),
-      g_.IntScalar(n + ".one", 1), n + ".num_frames");
+  const std::string frames_count =
+      Op("Add", Op("Div", length, g_.IntScalar(n + ".hop", hop), n + ".frames_m1"),
+         g_.IntScalar(n + ".one", 1), n + ".num_frames");
   const int64_t offset = (o.n_fft - win) / 2;
   std::string frames = Frames(x, frames_count, hop, offset, win, n + ".frames");
   const torch::Tensor window = fbank.Window().narrow(0, offset, win);
@@ -149,9 +153,9 @@ std::string FrontEndEmitter::Fbank(const FbankOptions& o, const std::string& wav
   std::string feats =
       g_.Node("MatMul", {power, EmitTensor(g_, n + ".mel_matrix", mel)}, n + ".mel");
   if (o.log) {
-    feats = g_.Node("Log", {Op("Add", feats, g_.Scalar(n + ".log_offset", kFbankLogOffset),
-                               n + ".mel_offset")},
-                    n + ".log");
+    feats = g_.Node(
+        "Log", {Op("Add", feats, g_.Scalar(n + ".log_offset", kFbankLogOffset), n + ".mel_offset")},
+        n + ".log");
   }
   return Normalize(feats, o.cmvn, o.norm_var, n + ".normalized");
 }
@@ -179,8 +183,9 @@ std::string FrontEndEmitter::KaldiFbank(const KaldiFbankOptions& o, const std::s
         pad >= 0 ? x : Slice(x, -pad, std::numeric_limits<int64_t>::max(), 0, n + ".body");
     x = pad > 0 ? Concat({head, body, reversed}, 0, n + ".source")
                 : Concat({body, reversed}, 0, n + ".source");
-    frames_count = Op("Div", Op("Add", length, g_.IntScalar(n + ".half_shift", shift / 2), n + ".len_h"),
-                      g_.IntScalar(n + ".shift", shift), n + ".num_frames");
+    frames_count =
+        Op("Div", Op("Add", length, g_.IntScalar(n + ".half_shift", shift / 2), n + ".len_h"),
+           g_.IntScalar(n + ".shift", shift), n + ".num_frames");
   }
   std::string frames = Frames(x, frames_count, shift, 0, size, n + ".frames");  // [F, size]
   if (o.remove_dc_offset) {
@@ -190,9 +195,11 @@ std::string FrontEndEmitter::KaldiFbank(const KaldiFbankOptions& o, const std::s
                 n + ".dc_removed");
   }
   const auto log_energy = [&](const std::string& f, const std::string& name) {
-    std::string e = g_.Node("ReduceSum", {Op("Mul", f, f, name + ".sq"), g_.IntList(name + ".axes", {1})},
-                            name + ".sum", {{"keepdims", int64_t{1}}});
-    e = g_.Node("Log", {Op("Max", e, g_.Scalar(name + ".eps", FLT_EPSILON), name + ".floored")}, name);
+    std::string e =
+        g_.Node("ReduceSum", {Op("Mul", f, f, name + ".sq"), g_.IntList(name + ".axes", {1})},
+                name + ".sum", {{"keepdims", int64_t{1}}});
+    e = g_.Node("Log", {Op("Max", e, g_.Scalar(name + ".eps", FLT_EPSILON), name + ".floored")},
+                name);
     if (o.energy_floor > 0) {
       e = Op("Max", e, g_.Scalar(name + ".floor", static_cast<float>(std::log(o.energy_floor))),
              name + ".energy_floor");
@@ -204,11 +211,11 @@ std::string FrontEndEmitter::KaldiFbank(const KaldiFbankOptions& o, const std::s
   if (o.preemph_coeff != 0) {
     // previous sample, the first one replicated: x[t] - p * x[t-1], x[-1] = x[0].
     const std::string previous =
-        Concat({Slice(frames, 0, 1, 1, n + ".first"), Slice(frames, 0, size - 1, 1, n + ".prev")}, 1,
-               n + ".previous");
+        Concat({Slice(frames, 0, 1, 1, n + ".first"), Slice(frames, 0, size - 1, 1, n + ".prev")},
+               1, n + ".previous");
     frames = Op("Sub", frames,
-                Op("Mul", previous,
-                   g_.Scalar(n + ".preemph", static_cast<float>(o.preemph_coeff)), n + ".prev_p"),
+                Op("Mul", previous, g_.Scalar(n + ".preemph", static_cast<float>(o.preemph_coeff)),
+                   n + ".prev_p"),
                 n + ".preemphasised");
   }
   frames = Op("Mul", frames, g_.Floats(n + ".window", {size}, ToVector(kaldi.Window())),
@@ -216,11 +223,12 @@ std::string FrontEndEmitter::KaldiFbank(const KaldiFbankOptions& o, const std::s
   if (o.use_energy && !o.raw_energy) energy = log_energy(frames, n + ".energy");
   std::string power = PowerSpectrum(frames, size, 0, padded, n + ".power");
   if (!o.use_power) power = g_.Node("Sqrt", {power}, n + ".magnitude");
-  std::string feats =
-      g_.Node("MatMul", {power, EmitTensor(g_, n + ".mel_banks", kaldi.MelBanks().t())}, n + ".mel");
+  std::string feats = g_.Node(
+      "MatMul", {power, EmitTensor(g_, n + ".mel_banks", kaldi.MelBanks().t())}, n + ".mel");
   if (o.use_log_fbank) {
-    feats = g_.Node("Log", {Op("Max", feats, g_.Scalar(n + ".eps", FLT_EPSILON), n + ".mel_floored")},
-                    n + ".log");
+    feats =
+        g_.Node("Log", {Op("Max", feats, g_.Scalar(n + ".eps", FLT_EPSILON), n + ".mel_floored")},
+                n + ".log");
   }
   if (o.use_energy) feats = Concat({energy, feats}, 1, n + ".with_energy");
   return Normalize(feats, o.cmvn, o.norm_var, n + ".normalized");

@@ -26,7 +26,7 @@ struct OnnxAttr {
 
 // A graph input/output dimension: a fixed size, or a symbolic name ("samples", "frames").
 struct OnnxDim {
-  OnnxDim(int64_t size) : size(size) {}  // NOLINT: implicit by design
+  OnnxDim(int64_t size) : size(size) {}            // NOLINT: implicit by design
   OnnxDim(const char* symbol) : symbol(symbol) {}  // NOLINT
   int64_t size = -1;
   std::string symbol;

@@ -7,8 +7,9 @@ namespace speakernet {
 struct OnnxGraph::Impl {};
 
 OnnxGraph::OnnxGraph(const std::string&) {
-  Fail("ONNX export is not available: speakernet was built without the ONNX library "
-       "(Debian: libonnx-dev; tools/setup.sh installs it), rebuild after installing it");
+  Fail(
+      "ONNX export is not available: speakernet was built without the ONNX library "
+      "(Debian: libonnx-dev; tools/setup.sh installs it), rebuild after installing it");
 }
 OnnxGraph::~OnnxGraph() = default;
 std::string OnnxGraph::Unique(const std::string& hint) { return hint; }
@@ -26,9 +27,8 @@ std::string OnnxGraph::Node(const std::string&, const std::vector<std::string>&,
                             const std::string& hint, const std::vector<OnnxAttr>&) {
   return hint;
 }
-std::vector<std::string> OnnxGraph::NodeN(const std::string&, const std::vector<std::string>&,
-                                          int, const std::string& hint,
-                                          const std::vector<OnnxAttr>&) {
+std::vector<std::string> OnnxGraph::NodeN(const std::string&, const std::vector<std::string>&, int,
+                                          const std::string& hint, const std::vector<OnnxAttr>&) {
   return {hint};
 }
 void OnnxGraph::SetMetadata(const std::string&, const std::string&) {}

@@ -44,7 +44,8 @@ class ModelEmitter {
                    const torch::Tensor& bias, const std::string& name) {
     const auto* padding = c10::get_if<torch::ExpandingArray<D>>(&o.padding());
     SN_CHECK(padding != nullptr, "ONNX export: {} uses 'same'/'valid' padding", name);
-    SN_CHECK(c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr, "ONNX export: {} pads with non-zeros", name);
+    SN_CHECK(c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr,
+             "ONNX export: {} pads with non-zeros", name);
     std::vector<int64_t> pads = Vec<D>(*padding);
     const std::vector<int64_t> begin = pads;
     pads.insert(pads.end(), begin.begin(), begin.end());
@@ -127,8 +128,10 @@ class ModelEmitter {
   // sqrt(max(mean_sq - mean^2, 1e-10)).
   std::string StdFromMoments(const std::string& mean, const std::string& mean_sq,
                              const std::string& name) {
-    const std::string var = Op("Sub", mean_sq, Op("Mul", mean, mean, name + ".mean2"), name + ".var");
-    return g_.Node("Sqrt", {Op("Max", var, g_.Scalar(name + ".floor", kVarianceFloor), name + ".clamp")},
+    const std::string var =
+        Op("Sub", mean_sq, Op("Mul", mean, mean, name + ".mean2"), name + ".var");
+    return g_.Node("Sqrt",
+                   {Op("Max", var, g_.Scalar(name + ".floor", kVarianceFloor), name + ".clamp")},
                    name + ".std");
   }
 
@@ -139,8 +142,8 @@ class ModelEmitter {
                                                     const std::string& name) {
     const std::string ax = Op("Mul", alpha, x, name + ".ax");
     const std::string mean = ReduceSum(ax, {axis}, keep, name + ".mean");
-    const std::string mean_sq = ReduceSum(Op("Mul", ax, x, name + ".axx"), {axis}, keep,
-                                          name + ".mean_sq");
+    const std::string mean_sq =
+        ReduceSum(Op("Mul", ax, x, name + ".axx"), {axis}, keep, name + ".mean_sq");
     return {mean, StdFromMoments(mean, mean_sq, name)};
   }
 
@@ -175,9 +178,9 @@ std::string ModelEmitter::StatisticsPool(const std::string& x, const std::string
   const std::string mean = ReduceMean(x, {2}, true, name + ".mean");
   const std::string d = Op("Sub", x, mean, name + ".centred");
   const std::string var = ReduceMean(Op("Mul", d, d, name + ".sq"), {2}, true, name + ".var");
-  const std::string std = g_.Node(
-      "Sqrt", {Op("Max", var, g_.Scalar(name + ".floor", kVarianceFloor), name + ".clamp")},
-      name + ".std");
+  const std::string std =
+      g_.Node("Sqrt", {Op("Max", var, g_.Scalar(name + ".floor", kVarianceFloor), name + ".clamp")},
+              name + ".std");
   return g_.Node("Concat", {mean, std}, name, {{"axis", int64_t{1}}});
 }
 
@@ -187,11 +190,11 @@ std::string ModelEmitter::MultiHeadPool(const std::string& x, const MultiHeadAtt
   const int64_t heads = last.affine->weight.size(0);
   const int64_t dim = p.OutputDim() / 2;
   const std::string scores = Tdnn(x, last, name + ".attention.last_affine");
-  const std::string alpha = Unsqueeze(
-      g_.Node("Softmax", {scores}, name + ".alpha", {{"axis", int64_t{2}}}), {2},
-      name + ".alpha4");                                                     // [B, H, 1, T]
+  const std::string alpha =
+      Unsqueeze(g_.Node("Softmax", {scores}, name + ".alpha", {{"axis", int64_t{2}}}), {2},
+                name + ".alpha4");                                                  // [B, H, 1, T]
   const std::string xs = Reshape(x, {0, heads, dim / heads, -1}, name + ".heads");  // [B,H,D/H,T]
-  const auto [mean, std] = WeightedStats(alpha, xs, 3, false, name);       // [B, H, D/H]
+  const auto [mean, std] = WeightedStats(alpha, xs, 3, false, name);                // [B, H, D/H]
   return Unsqueeze(g_.Node("Concat",
                            {Reshape(mean, {0, dim}, name + ".mean_flat"),
                             Reshape(std, {0, dim}, name + ".std_flat")},
@@ -207,14 +210,15 @@ std::string ModelEmitter::ChannelContextPool(const std::string& x,
   const std::string d = Op("Sub", x, mean, name + ".centred");
   const std::string ss = ReduceSum(Op("Mul", d, d, name + ".sq"), {2}, true, name + ".ss");
   const std::string shape = g_.Node("Shape", {x}, name + ".shape");
-  const std::string frames = g_.Node("Gather", {shape, g_.IntScalar(name + ".time_axis", 2)},
-                                     name + ".frames");
-  const std::string dof = g_.Node(
-      "Cast", {Op("Sub", frames, g_.IntScalar(name + ".one", 1), name + ".frames_1")},
-      name + ".dof", {{"to", int64_t{1}}});  // float
+  const std::string frames =
+      g_.Node("Gather", {shape, g_.IntScalar(name + ".time_axis", 2)}, name + ".frames");
+  const std::string dof =
+      g_.Node("Cast", {Op("Sub", frames, g_.IntScalar(name + ".one", 1), name + ".frames_1")},
+              name + ".dof", {{"to", int64_t{1}}});  // float
   const std::string var = Op("Div", ss, dof, name + ".var_unbiased");
   const std::string std = g_.Node(
-      "Sqrt", {Op("Add", var, g_.Scalar(name + ".eps", kContextVarianceEpsilon), name + ".var_eps")},
+      "Sqrt",
+      {Op("Add", var, g_.Scalar(name + ".eps", kContextVarianceEpsilon), name + ".var_eps")},
       name + ".global_std");
   const std::string context = g_.Node("Concat",
                                       {x, g_.Node("Expand", {mean, shape}, name + ".mean_t"),
@@ -232,11 +236,11 @@ std::string ModelEmitter::ChannelContextPool(const std::string& x,
 std::string ModelEmitter::AttentivePool(const std::string& x, const AttentiveStatisticsPooling& p,
                                         const std::string& name) {
   const auto& att = *p.attention;
-  std::string h = Relu(Tdnn(x, *att.first_affine, name + ".attention.first_affine"),
-                       name + ".attention");
-  h = Tdnn(h, *att.last_affine, name + ".attention.last_affine");            // [B, 1, T]
+  std::string h =
+      Relu(Tdnn(x, *att.first_affine, name + ".attention.first_affine"), name + ".attention");
+  h = Tdnn(h, *att.last_affine, name + ".attention.last_affine");  // [B, 1, T]
   const std::string alpha = g_.Node("Softmax", {h}, name + ".alpha", {{"axis", int64_t{2}}});
-  const auto [mean, std] = WeightedStats(alpha, x, 2, true, name);         // [B, D, 1]
+  const auto [mean, std] = WeightedStats(alpha, x, 2, true, name);  // [B, D, 1]
   return g_.Node("Concat", {mean, std}, name, {{"axis", int64_t{1}}});
 }
 
@@ -247,14 +251,14 @@ std::string ModelEmitter::MultiResolutionPool(const std::string& x,
   const auto buffers = att.named_buffers(/*recurse=*/false);
   const torch::Tensor* t = buffers.find("t");
   SN_CHECK(t != nullptr, "ONNX export: {}.attention has no temperature buffer 't'", name);
-  std::string h = Relu(Tdnn(x, *att.first_affine, name + ".attention.first_affine"),
-                       name + ".attention");
+  std::string h =
+      Relu(Tdnn(x, *att.first_affine, name + ".attention.first_affine"), name + ".attention");
   h = Unsqueeze(Tdnn(h, *att.last_affine, name + ".attention.last_affine"), {2},
-                name + ".scores");                                          // [B, H, 1, T]
+                name + ".scores");  // [B, H, 1, T]
   h = Op("Div", h, EmitTensor(g_, name + ".attention.t", *t), name + ".scaled");
   const std::string alpha = g_.Node("Softmax", {h}, name + ".alpha", {{"axis", int64_t{3}}});
-  const std::string xs = Unsqueeze(x, {1}, name + ".x4");                   // [B, 1, D, T]
-  const auto [mean, std] = WeightedStats(alpha, xs, 3, false, name);       // [B, H, D]
+  const std::string xs = Unsqueeze(x, {1}, name + ".x4");             // [B, 1, D, T]
+  const auto [mean, std] = WeightedStats(alpha, xs, 3, false, name);  // [B, H, D]
   return Unsqueeze(g_.Node("Concat",
                            {Reshape(mean, {0, -1}, name + ".mean_flat"),
                             Reshape(std, {0, -1}, name + ".std_flat")},
@@ -300,12 +304,14 @@ std::string ModelEmitter::EcapaBlock(const std::string& x, const SERes2BlockImpl
   const int64_t scale = static_cast<int64_t>(res2.blocks->size()) + 1;
   const int64_t width = b.t1->affine->weight.size(0) / scale;
   const std::string prefix = name + ".se_res2block.1.blocks.";
-  const auto splits = g_.NodeN("Split", {y, g_.IntList(name + ".split", std::vector<int64_t>(scale, width))},
-                               static_cast<int>(scale), name + ".res2_split", {{"axis", int64_t{1}}});
+  const auto splits =
+      g_.NodeN("Split", {y, g_.IntList(name + ".split", std::vector<int64_t>(scale, width))},
+               static_cast<int>(scale), name + ".res2_split", {{"axis", int64_t{1}}});
   std::vector<std::string> outs;
   std::string prev;
   for (int64_t i = 0; i + 1 < scale; ++i) {
-    const std::string in = i == 0 ? splits[0] : Op("Add", prev, splits[i], prefix + std::to_string(i) + ".in");
+    const std::string in =
+        i == 0 ? splits[0] : Op("Add", prev, splits[i], prefix + std::to_string(i) + ".in");
     prev = Tdnn(in, *res2.blocks->ptr<Conv1dBnReluLayerImpl>(i), prefix + std::to_string(i));
     outs.push_back(prev);
   }
@@ -351,16 +357,16 @@ std::string ModelEmitter::ResNetBlock(const std::string& x, const ResidualBlock&
   const SEBlock2d* se = nullptr;
   if (const auto* b = dynamic_cast<const PreActBasicBlock*>(&block)) {
     out = Conv2d(Relu(Bn<2>(x, *b->bn1, name + ".bn1"), name + ".bn1"), *b->conv1, name + ".conv1");
-    out = Conv2d(Relu(Bn<2>(out, *b->bn2, name + ".bn2"), name + ".bn2"), *b->conv2,
-                 name + ".conv2");
+    out =
+        Conv2d(Relu(Bn<2>(out, *b->bn2, name + ".bn2"), name + ".bn2"), *b->conv2, name + ".conv2");
     downsample = &b->downsample;
     se = &b->se;
   } else if (const auto* b = dynamic_cast<const PreActBottleneck*>(&block)) {
     out = Conv2d(Relu(Bn<2>(x, *b->bn1, name + ".bn1"), name + ".bn1"), *b->conv1, name + ".conv1");
-    out = Conv2d(Relu(Bn<2>(out, *b->bn2, name + ".bn2"), name + ".bn2"), *b->conv2,
-                 name + ".conv2");
-    out = Conv2d(Relu(Bn<2>(out, *b->bn3, name + ".bn3"), name + ".bn3"), *b->conv3,
-                 name + ".conv3");
+    out =
+        Conv2d(Relu(Bn<2>(out, *b->bn2, name + ".bn2"), name + ".bn2"), *b->conv2, name + ".conv2");
+    out =
+        Conv2d(Relu(Bn<2>(out, *b->bn3, name + ".bn3"), name + ".bn3"), *b->conv3, name + ".conv3");
     downsample = &b->downsample;
     se = &b->se;
   } else {
