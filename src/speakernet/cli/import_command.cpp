@@ -62,8 +62,7 @@ std::string WriteSingleCheckpointExp(const std::string& exp_dir, const std::stri
                              .count();
   position["source"] = source;
   WriteTextAtomically((tmp / "state.yaml").string(), YamlToString(position));
-  fs::remove_all(ckpt_dir);
-  fs::rename(tmp, ckpt_dir);
+  ReplaceDirectoryAtomically(tmp.string(), ckpt_dir.string());
   exp.WriteConfig(config);
   return ckpt_dir.string();
 }

@@ -419,6 +419,13 @@ void ArkWriter::Close() {
       SN_CHECK(!ec, "cannot rename '{}' to '{}': {}", scp_tmp_, scp_path_, ec.message());
       scp_tmp_.clear();
     }
+    // The renames are durable once their directories are fsync'ed.
+    auto dir_of = [](const std::string& p) {
+      const fs::path parent = fs::path(p).parent_path();
+      return parent.empty() ? std::string(".") : parent.string();
+    };
+    SyncPath(dir_of(ark_path_));
+    if (!scp_path_.empty() && dir_of(scp_path_) != dir_of(ark_path_)) SyncPath(dir_of(scp_path_));
     closed_ = true;
   } catch (...) {
     Abandon();

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/config.h"
@@ -26,6 +27,30 @@ const char* kRngFile = "rng.pt";
 const char* kStateFile = "state.yaml";
 
 const char* kScalerFile = "scaler.pt";
+
+// Writes every file of a checkpoint into `dir` (each durably).
+void WriteCheckpointFiles(const fs::path& dir, const StateDict& model_state,
+                          torch::optim::Optimizer& optimizer, const TrainingPosition& position,
+                          bool end_of_epoch, const CheckpointExtras& extras) {
+  SaveStateDictFile((dir / kModelFile).string(), model_state);
+  {
+    // Serialized in memory, so a short write (full disk) is reported naming the file.
+    std::ostringstream bytes;
+    torch::save(optimizer, bytes);
+    WriteTextAtomically((dir / kOptimizerFile).string(), bytes.str());
+  }
+  SaveStateDictFile((dir / kRngFile).string(), extras.rng.empty() ? CaptureRngState() : extras.rng);
+  if (!extras.scaler.empty()) SaveStateDictFile((dir / kScalerFile).string(), extras.scaler);
+  YAML::Node state;
+  state["epoch"] = position.epoch;
+  state["batch"] = position.batch;
+  state["global_step"] = position.global_step;
+  state["end_of_epoch"] = end_of_epoch;
+  state["unixtime"] = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  WriteTextAtomically((dir / kStateFile).string(), YamlToString(state));
+}
 
 }  // namespace
 
@@ -89,22 +114,15 @@ std::string Checkpointer::Save(const std::string& tag, const StateDict& model_st
   const fs::path tmp_dir = fs::path(dir_) / (tag + ".tmp." + std::to_string(::getpid()));
   fs::remove_all(tmp_dir);
   MakeDirs(tmp_dir.string());
-  SaveStateDictFile((tmp_dir / kModelFile).string(), model_state);
-  torch::save(optimizer, (tmp_dir / kOptimizerFile).string());
-  SaveStateDictFile((tmp_dir / kRngFile).string(),
-                    extras.rng.empty() ? CaptureRngState() : extras.rng);
-  if (!extras.scaler.empty()) SaveStateDictFile((tmp_dir / kScalerFile).string(), extras.scaler);
-  YAML::Node state;
-  state["epoch"] = position.epoch;
-  state["batch"] = position.batch;
-  state["global_step"] = position.global_step;
-  state["end_of_epoch"] = end_of_epoch;
-  state["unixtime"] = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  WriteTextAtomically((tmp_dir / kStateFile).string(), YamlToString(state));
-  fs::remove_all(final_dir);
-  fs::rename(tmp_dir, final_dir);
+  try {
+    WriteCheckpointFiles(tmp_dir.string(), model_state, optimizer, position, end_of_epoch, extras);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp_dir, ignored);  // a full disk leaves no partial directory behind
+    throw;
+  }
+  // Durable before anything older is pruned: a crash at any point leaves a loadable checkpoint.
+  ReplaceDirectoryAtomically(tmp_dir.string(), final_dir.string());
   if (!end_of_epoch) Prune();
   return final_dir.string();
 }

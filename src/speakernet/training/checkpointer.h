@@ -1,7 +1,9 @@
 // Checkpoints: <exp>/checkpoints/<tag>/ holding everything a resumed run needs to continue as if
 // never stopped: model + classifier (model.pt, a torch.load-able dict with speaker-net's names),
 // optimizer state, RNG states and the training position. Each checkpoint directory is written
-// under a temporary name and renamed into place, so a crash never leaves a half checkpoint.
+// under a temporary name, fsync'ed and renamed into place (common/atomic_file.h), and older
+// checkpoints are pruned only after that, so neither a crash nor a power loss nor a full disk
+// leaves a half checkpoint or removes the last good one.
 #pragma once
 
 #include <torch/optim/optimizer.h>
