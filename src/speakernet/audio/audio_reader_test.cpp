@@ -375,3 +375,38 @@ TEST(AudioReader, MatchesTorchaudioLoadBitExactly) {
 
 }  // namespace
 }  // namespace speakernet
+
+namespace speakernet {
+namespace {
+
+// Regression (fuzz/audio_fuzzer): a FLAC header's 36-bit sample count is trusted by libsndfile.
+// A small file claiming 2^36 - 1 samples made ReadAudio allocate them all (275 GB: bad_alloc)
+// before noticing the short read; one claiming 0 ("unknown length") gave INT64_MAX frames and a
+// std::length_error. Both are now Errors naming the file, and memory grows only with the data.
+TEST(AudioReader, FlacHeaderClaimingMoreSamplesThanTheFileHoldsIsAnError) {
+  test::ScratchDir dir("audio_flac_claim");
+  WriteRaw(dir / "p.raw", Int16Pattern(3000, 5));
+  SoxFromRaw(dir / "p.raw", 16000, 1, dir / "p.flac");
+  std::ifstream in(dir / "p.flac", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(bytes.substr(0, 4), "fLaC");
+  ASSERT_EQ(bytes[4] & 0x7f, 0);  // the first metadata block is STREAMINFO
+  // STREAMINFO starts at byte 8; its 36-bit total sample count is the low nibble of byte 21 and
+  // bytes 22..25.
+  auto with_total = [&](uint64_t total) {
+    std::string b = bytes;
+    b[21] = static_cast<char>((b[21] & 0xf0) | ((total >> 32) & 0x0f));
+    for (int i = 0; i < 4; ++i) b[22 + i] = static_cast<char>((total >> (24 - 8 * i)) & 0xff);
+    return b;
+  };
+  ASSERT_EQ(with_total(3000), bytes);  // the field is where we think it is
+  for (const uint64_t total : {(uint64_t{1} << 36) - 1, uint64_t{0}}) {
+    const std::string path = dir / ("claim" + std::to_string(total) + ".flac");
+    std::ofstream(path, std::ios::binary) << with_total(total);
+    const std::string err = ErrorOf([&] { ReadAudio(path); });
+    EXPECT_THAT(err, HasSubstr(path)) << total;
+  }
+}
+
+}  // namespace
+}  // namespace speakernet

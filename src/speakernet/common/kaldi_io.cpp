@@ -115,13 +115,15 @@ int32_t ReadInt32(Reader& r, const std::string& key, const char* what) {
 // Reads the element data of a binary FV/DV/FM/DM object into m.data.
 void ReadElements(Reader& r, const std::string& key, int64_t offset, bool is_double,
                   FloatMatrix& m) {
-  const int64_t count = m.rows * m.cols;
-  const int64_t bytes = count * (is_double ? 8 : 4);
-  SN_CHECK(bytes <= r.remaining(),
-           "'{}' byte {}: {} is truncated: it declares {}x{} {} values ({} bytes) but only {} "
-           "bytes remain",
-           r.path(), offset, Describe(key), m.rows, m.cols, is_double ? "double" : "float", bytes,
+  // Compared by division: rows * cols * 8 of a hostile header overflows int64 (found by fuzzing).
+  const int64_t elem = is_double ? 8 : 4, fits = r.remaining() / elem;
+  SN_CHECK(m.rows >= 0 && m.cols >= 0 &&
+               (m.rows == 0 || m.cols == 0 || (m.rows <= fits && m.cols <= fits / m.rows)),
+           "'{}' byte {}: {} is truncated: it declares {}x{} {} values but only {} bytes remain",
+           r.path(), offset, Describe(key), m.rows, m.cols, is_double ? "double" : "float",
            r.remaining());
+  const int64_t count = m.rows * m.cols;
+  const int64_t bytes = count * elem;
   m.data.resize(static_cast<size_t>(count));
   if (!is_double) {
     r.Read(m.data.data(), static_cast<size_t>(bytes), "data of " + Describe(key));

@@ -242,6 +242,29 @@ TEST(KaldiIo, CorruptAndTruncatedDataNamePathAndKey) {
   EXPECT_THAT(ErrorOf([&] { ReadVector(dir / "missing.ark:0"); }), HasSubstr("missing.ark"));
 }
 
+// Regression (fuzz/kaldi_fuzzer, fuzz/npy_fuzzer): sizes whose byte count overflows int64 were
+// undefined behaviour (UBSan) before the truncation check; now they are truncation errors.
+TEST(KaldiIo, OverflowingDeclaredSizesAreTruncationErrors) {
+  test::ScratchDir dir("sn_kaldi_overflow");
+  const std::string ark = dir / "x.ark";
+  WriteBytes(ark, std::string("k \0BDM ", 7) + Int32Field(0x7fffffff) + Int32Field(0x7fffffff));
+  EXPECT_THAT(ErrorOf([&] { ForEachInArk(ark, [](const auto&, const auto&) {}); }),
+              HasSubstr("truncated"));
+  // The fuzzer's input: "DM" with rows 0x5fffff74 and a garbage column count.
+  WriteBytes(ark, std::string("mP \0BDM \x04\x40\xbf\x0a\x74\x04\xff\xff\x5f\x32", 18));
+  EXPECT_THAT(ErrorOf([&] { ForEachInArk(ark, [](const auto&, const auto&) {}); }), HasSubstr(ark));
+  const std::string npy = dir / "x.npy";
+  for (const std::string shape :
+       {"(2, 399999999999999999999999999)", "(9223372036854775807, 2)", "(4611686018427387904,)"}) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+    header.push_back('\n');
+    WriteBytes(npy, std::string("\x93NUMPY\x01\x00", 8) + Le(static_cast<uint16_t>(header.size())) +
+                        header + std::string(16, '\0'));
+    EXPECT_THAT(ErrorOf([&] { ReadNpy(npy); }), HasSubstr("truncated")) << shape;
+  }
+}
+
 TEST(KaldiIo, ReadScpErrorsNameFileAndLine) {
   test::ScratchDir dir("sn_kaldi_scp");
   WriteBytes(dir / "bad.scp", "a x.ark:1\n\nb\n");

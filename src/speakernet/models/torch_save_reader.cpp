@@ -16,6 +16,19 @@ namespace speakernet {
 
 namespace {
 
+// A record of the archive; LibTorch's errors (a damaged entry) become an Error naming the file.
+std::tuple<at::DataPtr, size_t> GetRecord(caffe2::serialize::PyTorchStreamReader& zip,
+                                          const std::string& name, const std::string& path) {
+  try {
+    return zip.getRecord(name);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    Fail(fmt::format("'{}': record '{}' is damaged: {}", path, name,
+                     std::string(e.what()).substr(0, 200)));
+  }
+}
+
 // A Python value as far as state dicts need them.
 struct PyValue;
 using PyPtr = std::shared_ptr<PyValue>;
@@ -295,12 +308,7 @@ class Unpickler {
       const auto size = Ints(a[2], "size");
       const auto stride = Ints(a[3], "stride");
       const auto& storage = a[0]->tensor;
-      int64_t needed = a[1]->i + 1;
-      for (size_t d = 0; d < size.size(); ++d) {
-        if (size[d] == 0) needed = 0;
-        if (needed > 0) needed += (size[d] - 1) * stride[d];
-      }
-      SN_CHECK(needed <= storage.numel(), "'{}': a tensor lies outside its storage", path_);
+      CheckView(size, stride, a[1]->i, storage.numel());
       auto v = Make(PyValue::kTensor);
       v->tensor = storage.as_strided(size, stride, a[1]->i).clone(at::MemoryFormat::Contiguous);
       return v;
@@ -334,17 +342,47 @@ class Unpickler {
       const std::string record = "data/" + key;
       SN_CHECK(zip_.hasRecord(record), "'{}': the archive lacks the tensor data '{}'", path_,
                record);
-      auto [data, size] = zip_.getRecord(record);
+      auto [data, size] = GetRecord(zip_, record, path_);
+      // Checked before allocating: a hostile element count must not allocate more than the
+      // record holds (found by fuzz/torch_save_fuzzer).
+      const int64_t element = static_cast<int64_t>(c10::elementSize(*dtype));
+      SN_CHECK(numel >= 0 && numel <= static_cast<int64_t>(size) / element,
+               "'{}': tensor data '{}' has {} bytes, too few for {} elements of {} bytes", path_,
+               record, size, numel, element);
       auto t = torch::empty({numel}, torch::TensorOptions().dtype(*dtype));
-      const size_t bytes = static_cast<size_t>(numel) * t.element_size();
-      SN_CHECK(size >= bytes, "'{}': tensor data '{}' has {} bytes, expected {}", path_, record,
-               size, bytes);
+      const size_t bytes = static_cast<size_t>(numel * element);
       if (bytes > 0) std::memcpy(t.data_ptr(), data.get(), bytes);
       it = storages_.emplace(key, t).first;
     }
     auto v = Make(PyValue::kTensor);
     v->tensor = it->second;
     return v;
+  }
+
+  // A view (size, stride, offset) must lie inside its storage, with no negative or overflowing
+  // numbers, and describe at most max(storage, 2^24) elements, so that clone() cannot be made to
+  // allocate more than the file could hold (found by fuzz/torch_save_fuzzer: a short stride list
+  // was read past its end, and (size - 1) * stride overflowed).
+  void CheckView(const std::vector<int64_t>& size, const std::vector<int64_t>& stride,
+                 int64_t offset, int64_t storage_numel) const {
+    SN_CHECK(size.size() == stride.size(), "'{}': a tensor has {} sizes but {} strides", path_,
+             size.size(), stride.size());
+    SN_CHECK(offset >= 0, "'{}': a tensor has a negative storage offset {}", path_, offset);
+    int64_t last = offset, numel = 1;
+    for (size_t d = 0; d < size.size(); ++d) {
+      SN_CHECK(size[d] >= 0 && stride[d] >= 0, "'{}': a tensor has a negative size or stride",
+               path_);
+      int64_t span = 0;
+      const bool overflow =
+          __builtin_mul_overflow(std::max<int64_t>(size[d] - 1, 0), stride[d], &span) ||
+          __builtin_add_overflow(last, span, &last) ||
+          __builtin_mul_overflow(numel, size[d], &numel);
+      SN_CHECK(!overflow, "'{}': a tensor's size or stride is out of range", path_);
+    }
+    SN_CHECK(numel == 0 || last < storage_numel, "'{}': a tensor lies outside its storage", path_);
+    SN_CHECK(numel <= std::max<int64_t>(storage_numel, int64_t{1} << 24),
+             "'{}': a tensor of {} elements is a view of a storage of only {}", path_, numel,
+             storage_numel);
   }
 
   std::string path_;
@@ -385,7 +423,7 @@ std::map<std::string, std::string> ReadArchiveRecords(const std::string& path,
   for (const std::string& name : names) {
     if (!zip->hasRecord(name)) continue;
     try {
-      auto [data, size] = zip->getRecord(name);
+      auto [data, size] = GetRecord(*zip, name, path);
       out[name] = std::string(static_cast<const char*>(data.get()), size);
     } catch (const std::exception& e) {
       Fail(fmt::format("'{}': record '{}' is damaged: {}", path, name,
@@ -398,12 +436,12 @@ std::map<std::string, std::string> ReadArchiveRecords(const std::string& path,
 StateDict ReadTorchSaveStateDict(const std::string& path) {
   const auto zip = OpenArchive(path);
   if (zip->hasRecord("byteorder")) {
-    auto [data, size] = zip->getRecord("byteorder");
+    auto [data, size] = GetRecord(*zip, "byteorder", path);
     const std::string order(static_cast<const char*>(data.get()), size);
     SN_CHECK(order == "little", "'{}': byte order '{}' is not supported", path, order);
   }
   SN_CHECK(zip->hasRecord("data.pkl"), "'{}' has no data.pkl; not a torch.save file", path);
-  auto [pkl, pkl_size] = zip->getRecord("data.pkl");
+  auto [pkl, pkl_size] = GetRecord(*zip, "data.pkl", path);
   PyPtr top = Unpickler(path, *zip, static_cast<const char*>(pkl.get()), pkl_size).Run();
   SN_CHECK(top->kind == PyValue::kDict, "'{}' holds a {}, expected a dict of tensors", path,
            KindName(top->kind));

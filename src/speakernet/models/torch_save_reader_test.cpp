@@ -72,6 +72,19 @@ TEST_F(TorchSaveReader, ReadsParameters) {
   EXPECT_EQ(sd.at("bias").sizes(), (std::vector<int64_t>{3}));
 }
 
+// Regression (fuzz/torch_save_fuzzer): each was an out-of-bounds read, an integer overflow, a
+// LibTorch exception or a terabyte allocation; now an Error naming the file.
+TEST_F(TorchSaveReader, HostileFilesAreErrorsNamingTheFile) {
+  for (const char* name : {"hostile_short_stride.pt", "hostile_overflow.pt", "hostile_negative.pt",
+                           "hostile_expand.pt", "damaged.pt"}) {
+    const std::string err = test::ErrorOf([&] { ReadTorchSaveStateDict(Path(name)); });
+    EXPECT_NE(err.find(name), std::string::npos) << err;
+  }
+  EXPECT_NE(
+      test::ErrorOf([] { ReadArchiveRecords(Path("damaged.pt"), {"data/0"}); }).find("damaged"),
+      std::string::npos);
+}
+
 TEST_F(TorchSaveReader, RejectsNonStateDictsByName) {
   EXPECT_NE(test::ErrorOf([] {
               ReadTorchSaveStateDict(Path("module.pt"));
