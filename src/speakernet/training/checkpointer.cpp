@@ -27,6 +27,7 @@ const char* kRngFile = "rng.pt";
 const char* kStateFile = "state.yaml";
 
 const char* kScalerFile = "scaler.pt";
+const char* kSchedulerFile = "scheduler.pt";
 
 // Writes every file of a checkpoint into `dir` (each durably).
 void WriteCheckpointFiles(const fs::path& dir, const StateDict& model_state,
@@ -41,6 +42,9 @@ void WriteCheckpointFiles(const fs::path& dir, const StateDict& model_state,
   }
   SaveStateDictFile((dir / kRngFile).string(), extras.rng.empty() ? CaptureRngState() : extras.rng);
   if (!extras.scaler.empty()) SaveStateDictFile((dir / kScalerFile).string(), extras.scaler);
+  if (!extras.scheduler.empty()) {
+    SaveStateDictFile((dir / kSchedulerFile).string(), extras.scheduler);
+  }
   YAML::Node state;
   state["epoch"] = position.epoch;
   state["batch"] = position.batch;
@@ -165,7 +169,7 @@ StateDict Checkpointer::LoadModelState(const std::string& checkpoint_dir) {
 
 TrainingPosition Checkpointer::Load(const std::string& checkpoint_dir, StateDict* model_state,
                                     torch::optim::Optimizer& optimizer, int rank,
-                                    StateDict* scaler) const {
+                                    StateDict* scaler, StateDict* scheduler) const {
   const TrainingPosition position = ReadPosition(checkpoint_dir);
   *model_state = LoadModelState(checkpoint_dir);
   torch::load(optimizer, (fs::path(checkpoint_dir) / kOptimizerFile).string());
@@ -174,6 +178,11 @@ TrainingPosition Checkpointer::Load(const std::string& checkpoint_dir, StateDict
     scaler->clear();
     const fs::path path = fs::path(checkpoint_dir) / kScalerFile;
     if (fs::exists(path)) *scaler = LoadStateDictFile(path.string());
+  }
+  if (scheduler != nullptr) {
+    scheduler->clear();
+    const fs::path path = fs::path(checkpoint_dir) / kSchedulerFile;
+    if (fs::exists(path)) *scheduler = LoadStateDictFile(path.string());
   }
   return position;
 }

@@ -31,6 +31,7 @@ struct TrainingPosition {
 struct CheckpointExtras {
   StateDict rng;     // replaces CaptureRngState() in rng.pt when non-empty (DDP: all ranks' states)
   StateDict scaler;  // AMP GradScaler state (scaler.pt), empty without AMP
+  StateDict scheduler;  // lr schedule state (scheduler.pt: reduce_on_plateau), empty otherwise
 };
 
 // RNG states a resumed run needs: "cpu" (the default CPU generator: dither, dropout, init) and
@@ -54,10 +55,11 @@ class Checkpointer {
   std::optional<std::string> Latest() const;
 
   // Loads optimizer state and RNG states (for `rank`) in place and returns the model state and
-  // position; `scaler` (if given) receives scaler.pt, empty when the checkpoint has none.
+  // position; `scaler` and `scheduler` (if given) receive scaler.pt and scheduler.pt, empty
+  // when the checkpoint has none.
   TrainingPosition Load(const std::string& checkpoint_dir, StateDict* model_state,
                         torch::optim::Optimizer& optimizer, int rank = 0,
-                        StateDict* scaler = nullptr) const;
+                        StateDict* scaler = nullptr, StateDict* scheduler = nullptr) const;
 
   // Reads only the model state of a checkpoint (for extraction).
   static StateDict LoadModelState(const std::string& checkpoint_dir);

@@ -126,6 +126,7 @@ struct Trainer::State {
   std::shared_ptr<SpeakerModel> model;
   std::shared_ptr<ClassifierLossImpl> loss;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<ReduceOnPlateau> plateau;  // lr_schedule.name reduce_on_plateau only
   std::unique_ptr<Checkpointer> checkpointer;
   std::vector<torch::Tensor> parameters;
   DistEnv dist_env;
@@ -139,6 +140,19 @@ struct Trainer::State {
   void LoadFullStateDict(const StateDict& state) {
     LoadStateDict(*model, WithoutClassifier(state));
     LoadStateDict(*loss, state, kClassifierPrefix);
+  }
+  // scheduler.pt: the reduce_on_plateau state (nothing for the closed-form schedules).
+  StateDict SchedulerState() const {
+    if (!plateau) return {};
+    return {{"reduce_on_plateau", torch::tensor(plateau->State(), torch::kFloat64)}};
+  }
+  void LoadSchedulerState(const std::string& ckpt, const StateDict& state) {
+    SN_CHECK(state.size() == 1 && state[0].first == "reduce_on_plateau",
+             "checkpoint '{}' has no reduce_on_plateau state (scheduler.pt): it was written with "
+             "another lr_schedule.name",
+             ckpt);
+    const torch::Tensor t = state[0].second.to(torch::kFloat64).contiguous();
+    plateau->LoadState({t.data_ptr<double>(), t.data_ptr<double>() + t.numel()});
   }
 };
 
@@ -253,6 +267,12 @@ TrainSummary Trainer::Run(const std::string& resume) {
   s.parameters = s.model->parameters();
   for (auto& p : s.loss->parameters()) s.parameters.push_back(p);
   s.optimizer = MakeOptimizer(cfg.optimizer, s.parameters);
+  if (cfg.lr_schedule.name == "reduce_on_plateau") {
+    SN_CHECK(!s.loader->ValidationChunks().empty(),
+             "lr_schedule.name reduce_on_plateau needs a validation split "
+             "(loader.validation_speakers > 0)");
+    s.plateau = std::make_unique<ReduceOnPlateau>(cfg.lr_schedule.reduce_on_plateau, cfg.optimizer.lr);
+  }
   s.checkpointer = std::make_unique<Checkpointer>(s.exp_dir, cfg.trainer.keep_periodic);
   spdlog::info("train: {}; {} speakers ({} classes), {} utterances, {} iterations/epoch",
                DescribeModel(cfg.model, *s.model), num_speakers, num_classes,
@@ -271,10 +291,12 @@ TrainSummary Trainer::Run(const std::string& resume) {
   } else {
     const std::string ckpt = resume == "latest" ? s.checkpointer->Latest().value_or("") : resume;
     SN_CHECK(!ckpt.empty(), "--resume: no checkpoint found in '{}'", s.checkpointer->checkpoints_dir());
-    StateDict model_state, scaler_state;
-    pos = s.checkpointer->Load(ckpt, &model_state, *s.optimizer, rank, &scaler_state);
+    StateDict model_state, scaler_state, scheduler_state;
+    pos = s.checkpointer->Load(ckpt, &model_state, *s.optimizer, rank, &scaler_state,
+                               &scheduler_state);
     s.LoadFullStateDict(model_state);
     if (cfg.trainer.amp && !scaler_state.empty()) scaler.LoadStateDictFrom(scaler_state);
+    if (s.plateau) s.LoadSchedulerState(ckpt, scheduler_state);
     spdlog::info("train: resumed from {} (epoch {}, batch {}, step {})", ckpt, pos.epoch + 1,
                  pos.batch, pos.global_step);
   }
@@ -313,6 +335,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
       for (int r = 1; r < world; ++r) e.rng.emplace_back(fmt::format("cpu.rank{}", r), all[r]);
     }
     if (cfg.trainer.amp) e.scaler = scaler.StateDictOf();
+    e.scheduler = s.SchedulerState();
     return e;
   };
 
@@ -332,8 +355,8 @@ TrainSummary Trainer::Run(const std::string& resume) {
     while (auto batch = s.loader->Next()) {
       const int64_t iter = batch->index;
       const int64_t global_iter = epoch * iters_per_epoch + iter;
-      const double lr = LearningRate(cfg.lr_schedule, cfg.optimizer.lr, global_iter,
-                                     iters_per_epoch, cfg.trainer.epochs);
+      const double lr = LearningRate(cfg.lr_schedule, s.plateau ? s.plateau->lr() : cfg.optimizer.lr,
+                                     global_iter, iters_per_epoch, cfg.trainer.epochs);
       SetLearningRate(*s.optimizer, lr);
       const double lambda = MarginLambda(cfg.margin_schedule, epoch, iter, iters_per_epoch);
       s.loss->SetLambda(lambda);
@@ -469,6 +492,12 @@ TrainSummary Trainer::Run(const std::string& resume) {
       AppendValidRow((fs::path(s.exp_dir) / "valid_log.csv").string(),
                      fmt::format("{},{},{:.6f},{:.6f},{}", epoch + 1, pos.global_step, valid_loss,
                                  valid_acc, s.loader->ValidationChunks().size()));
+    }
+    if (epoch_finished && s.plateau) {
+      // Rank 0 validates; every rank steps its plateau state with rank 0's metrics.
+      auto t = torch::tensor({summary.valid_loss, summary.valid_accuracy}, torch::kFloat64);
+      if (dist.enabled()) dist.Broadcast({t});
+      s.plateau->Step(t[0].item<double>(), t[1].item<double>());
     }
     if (epoch_finished) {
       const TrainingPosition next{epoch + 1, 0, pos.global_step};

@@ -331,5 +331,50 @@ TEST(Trainer, AdaptiveOptimizersResumeExactly) {
   }
 }
 
+// Every lr schedule beyond multistep, stopped mid-schedule and resumed: bit-identical to the
+// uninterrupted run. reduce_on_plateau (on the validation loss, a threshold no result meets after
+// the first) halves the lr after the validations of epochs 2 and 3; its state is in scheduler.pt
+// and the run stopped in epoch 2 only continues correctly if it was restored.
+TEST(Trainer, EveryLrScheduleResumesExactly) {
+  test::ScratchDir dir("sn_trainer_schedules");
+  const std::string data = MakeToyData(dir);
+  const auto with = [](const std::string& name) {
+    TrainConfig c = TinyConfig();  // 2 epochs of 9 iterations
+    c.lr_schedule.name = name;
+    c.lr_schedule.warmup_epoch = "0.2";
+    return c;
+  };
+  TrainConfig iter_multistep = with("iter_multistep");
+  iter_multistep.lr_schedule.milestones = {4, 11};
+  TrainConfig step = with("step");
+  step.lr_schedule.step = {1, 0.5};
+  TrainConfig cyclic = with("cyclic");
+  cyclic.lr_schedule.cyclic.base_lr = 1e-4;
+  cyclic.lr_schedule.cyclic.step_size_up = 5;
+  TrainConfig onecycle = with("onecycle");
+  for (const TrainConfig& c : {iter_multistep, step, cyclic, onecycle}) {
+    ExpectExactResume(c, data, dir, c.lr_schedule.name, 7);
+  }
+
+  TrainConfig plateau = with("reduce_on_plateau");
+  plateau.trainer.epochs = 3;
+  plateau.loader.validation_speakers = 2;
+  plateau.loader.validation_chunks_per_speaker = 1;
+  plateau.loader.validation_batch_size = 2;
+  plateau.lr_schedule.reduce_on_plateau = {"valid_loss", 0.5, 0, 100.0, "abs", 0, 1e-6, 1e-8};
+  ExpectExactResume(plateau, data, dir, "plateau", 13);
+  const std::string last = Checkpointer(dir / "plateau-split", 1).Latest().value();
+  const StateDict state = LoadStateDictFile(last + "/scheduler.pt");
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state[0].first, "reduce_on_plateau");
+  EXPECT_DOUBLE_EQ(state[0].second[0].item<double>(), plateau.optimizer.lr * 0.25);
+  EXPECT_EQ(state[0].second[4].item<double>(), 3);  // three validations
+
+  TrainConfig no_split = with("reduce_on_plateau");
+  EXPECT_NE(test::ErrorOf([&] { Trainer(no_split, data, dir / "none").Run(); })
+                .find("reduce_on_plateau needs a validation split"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace speakernet
