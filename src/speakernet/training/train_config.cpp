@@ -8,6 +8,8 @@ namespace speakernet {
 void TrainerConfig::Validate() const {
   SN_CHECK(epochs > 0, "trainer.epochs must be > 0, got {}", epochs);
   SN_CHECK(report_interval_iters > 0, "trainer.report_interval_iters must be > 0");
+  SN_CHECK(valid_interval_iters >= 0, "trainer.valid_interval_iters must be >= 0, got {}",
+           valid_interval_iters);
   SN_CHECK(ckpt_interval_minutes >= 0, "trainer.ckpt_interval_minutes must be >= 0");
   SN_CHECK(ckpt_interval_iters >= 0, "trainer.ckpt_interval_iters must be >= 0");
   SN_CHECK(keep_periodic >= 1, "trainer.keep_periodic must be >= 1");

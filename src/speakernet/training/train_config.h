@@ -18,6 +18,7 @@ struct TrainerConfig {
   int64_t epochs = 40;
   double max_grad_norm = 10.0;          // L2 gradient-norm clipping (speaker-net's max_change)
   int64_t report_interval_iters = 100;  // progress line every N iterations
+  int64_t valid_interval_iters = 0;     // also validate after iterations 0, N, 2N.. (0 = off)
   double ckpt_interval_minutes = 10.0;  // periodic checkpoint (0 = off)
   int64_t ckpt_interval_iters = 0;      // periodic checkpoint every N iterations (0 = off)
   int keep_periodic = 1;                // newest periodic checkpoints kept
@@ -37,6 +38,9 @@ struct TrainerConfig {
     v("epochs", epochs, "number of epochs");
     v("max_grad_norm", max_grad_norm, "clip the gradient L2 norm to this (<=0: off)");
     v("report_interval_iters", report_interval_iters, "progress line every N iterations");
+    v("valid_interval_iters", valid_interval_iters,
+      "besides the end of each epoch, validate after iterations 0, N, 2N, ... of every epoch "
+      "(speaker-net: N = its report_interval_iters, 1000); 0 = end of epoch only");
     v("ckpt_interval_minutes", ckpt_interval_minutes, "periodic checkpoint interval (0 = off)");
     v("ckpt_interval_iters", ckpt_interval_iters, "periodic checkpoint every N iterations (0 = off)");
     v("keep_periodic", keep_periodic, "number of periodic checkpoints kept");

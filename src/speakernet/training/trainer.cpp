@@ -213,6 +213,31 @@ std::pair<double, double> Trainer::Validate() {
   return {loss / n, correct / n};
 }
 
+// Rank 0 validates (when there is a split) and logs; with reduce_on_plateau every rank then
+// steps its plateau state with rank 0's metrics, so that all ranks keep the same lr.
+void Trainer::ValidationPhase(int64_t epoch, int64_t iter, int64_t global_step,
+                              TrainSummary* summary) {
+  auto& s = *state_;
+  if (s.valid_loader) {
+    const auto [valid_loss, valid_acc] = Validate();
+    const size_t chunks = s.loader->ValidationChunks().size();
+    const bool epoch_end = iter + 1 == s.loader->BatchesPerEpoch();
+    spdlog::info("epoch {}/{}{} validation | loss {:.4f} acc {:.2f}% on {} chunks", epoch + 1,
+                 s.config.trainer.epochs, epoch_end ? "" : fmt::format(" iter {}", iter + 1),
+                 valid_loss, 100 * valid_acc, chunks);
+    summary->valid_loss = valid_loss;
+    summary->valid_accuracy = valid_acc;
+    AppendValidRow((fs::path(s.exp_dir) / "valid_log.csv").string(),
+                   fmt::format("{},{},{:.6f},{:.6f},{}", epoch + 1, global_step, valid_loss,
+                               valid_acc, chunks));
+  }
+  if (s.plateau) {
+    auto t = torch::tensor({summary->valid_loss, summary->valid_accuracy}, torch::kFloat64);
+    if (s.dist->enabled()) s.dist->Broadcast({t});
+    s.plateau->Step(t[0].item<double>(), t[1].item<double>());
+  }
+}
+
 TrainSummary Trainer::Run(const std::string& resume) {
   auto& s = *state_;
   const auto& cfg = s.config;
@@ -454,6 +479,11 @@ TrainSummary Trainer::Run(const std::string& resume) {
         stats.Reset();
       }
 
+      // speaker-net validates after iterations 0, N, 2N, ... of every epoch (and its last).
+      if (!last_iter && cfg.trainer.valid_interval_iters > 0 &&
+          iter % cfg.trainer.valid_interval_iters == 0) {
+        ValidationPhase(epoch, iter, pos.global_step, &summary);
+      }
       const bool iter_limit = cfg.trainer.max_iters > 0 && summary.steps >= cfg.trainer.max_iters;
       const bool by_iters = cfg.trainer.ckpt_interval_iters > 0 &&
                             pos.global_step % cfg.trainer.ckpt_interval_iters == 0;
@@ -482,23 +512,7 @@ TrainSummary Trainer::Run(const std::string& resume) {
         break;
       }
     }
-    if (epoch_finished && main_rank && s.valid_loader) {
-      const auto [valid_loss, valid_acc] = Validate();
-      spdlog::info("epoch {}/{} validation | loss {:.4f} acc {:.2f}% on {} chunks", epoch + 1,
-                   cfg.trainer.epochs, valid_loss, 100 * valid_acc,
-                   s.loader->ValidationChunks().size());
-      summary.valid_loss = valid_loss;
-      summary.valid_accuracy = valid_acc;
-      AppendValidRow((fs::path(s.exp_dir) / "valid_log.csv").string(),
-                     fmt::format("{},{},{:.6f},{:.6f},{}", epoch + 1, pos.global_step, valid_loss,
-                                 valid_acc, s.loader->ValidationChunks().size()));
-    }
-    if (epoch_finished && s.plateau) {
-      // Rank 0 validates; every rank steps its plateau state with rank 0's metrics.
-      auto t = torch::tensor({summary.valid_loss, summary.valid_accuracy}, torch::kFloat64);
-      if (dist.enabled()) dist.Broadcast({t});
-      s.plateau->Step(t[0].item<double>(), t[1].item<double>());
-    }
+    if (epoch_finished) ValidationPhase(epoch, iters_per_epoch - 1, pos.global_step, &summary);
     if (epoch_finished) {
       const TrainingPosition next{epoch + 1, 0, pos.global_step};
       const CheckpointExtras e = extras();

@@ -18,7 +18,7 @@ struct TrainSummary {
   int64_t steps = 0;       // optimizer steps taken in this run
   double last_loss = 0;    // mean loss over the last report interval
   double last_accuracy = 0;
-  double valid_loss = -1;  // last end-of-epoch validation (-1 = no validation split)
+  double valid_loss = -1;  // last validation (-1 = no validation split)
   double valid_accuracy = -1;
   std::string last_checkpoint;  // rank 0 only
   double rank_max_difference = 0;  // multi-process: max |parameter - rank 0's| at the end
@@ -37,6 +37,7 @@ class Trainer {
 
  private:
   std::pair<double, double> Validate();  // (mean loss, accuracy)
+  void ValidationPhase(int64_t epoch, int64_t iter, int64_t global_step, TrainSummary* summary);
   struct State;
   std::unique_ptr<State> state_;
 };

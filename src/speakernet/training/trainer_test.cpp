@@ -376,5 +376,36 @@ TEST(Trainer, EveryLrScheduleResumesExactly) {
             std::string::npos);
 }
 
+// trainer.valid_interval_iters: speaker-net's validation after iterations 0, N, 2N, ... of each
+// epoch besides its end; with the validation split an epoch has 7 iterations here, so N = 4
+// validates after iterations 0, 4 and 6 (the end) of both epochs. A run stopped between two validations resumes exactly, also with
+// reduce_on_plateau stepped by the mid-epoch validations.
+TEST(Trainer, ValidIntervalValidatesEveryNIterationsAndResumesExactly) {
+  test::ScratchDir dir("sn_trainer_valid_interval");
+  const std::string data = MakeToyData(dir);
+  TrainConfig c = TinyConfig();
+  c.loader.validation_speakers = 2;
+  c.loader.validation_chunks_per_speaker = 1;
+  c.loader.validation_batch_size = 2;
+  c.trainer.valid_interval_iters = 4;
+  ExpectExactResume(c, data, dir, "interval", 6);
+  std::ifstream log(dir / "interval-full/valid_log.csv");
+  std::string line;
+  std::getline(log, line);
+  EXPECT_EQ(line, "epoch,global_step,valid_loss,valid_accuracy,chunks");
+  std::vector<std::string> positions;
+  while (std::getline(log, line)) positions.push_back(line.substr(0, line.find(',', 2)));
+  EXPECT_EQ(positions, (std::vector<std::string>{"1,1", "1,5", "1,7", "2,8", "2,12", "2,14"}));
+
+  c.lr_schedule.name = "reduce_on_plateau";
+  c.lr_schedule.reduce_on_plateau = {"valid_loss", 0.5, 0, 100.0, "abs", 0, 1e-6, 1e-8};
+  ExpectExactResume(c, data, dir, "plateau", 6);
+  const std::string last = Checkpointer(dir / "plateau-split", 1).Latest().value();
+  const StateDict state = LoadStateDictFile(last + "/scheduler.pt");
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state[0].second[4].item<double>(), 6);  // six validations, five of them reductions
+  EXPECT_DOUBLE_EQ(state[0].second[0].item<double>(), c.optimizer.lr / 32);
+}
+
 }  // namespace
 }  // namespace speakernet
