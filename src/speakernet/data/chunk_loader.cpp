@@ -111,8 +111,8 @@ void LoaderConfig::Validate() const {
              "loader.sampler=balanced needs speakers_per_batch ({}) x chunks_per_speaker ({}) "
              "== batch_size ({})",
              speakers_per_batch, chunks_per_speaker, batch_size);
-    SN_CHECK(balanced_batches_per_epoch >= 0,
-             "loader.balanced_batches_per_epoch must be >= 0, got {}", balanced_batches_per_epoch);
+    SN_CHECK(balanced_batches_per_epoch >= -1,
+             "loader.balanced_batches_per_epoch must be >= -1, got {}", balanced_batches_per_epoch);
   }
   SN_CHECK(validation_speakers >= 0, "loader.validation_speakers must be >= 0, got {}",
            validation_speakers);
@@ -313,6 +313,12 @@ int64_t ChunkLoader::BatchesPerEpoch() const {
   if (validation_loader_) return (n + BatchSize() - 1) / BatchSize();  // keeps the last one
   if (config_.sampler == "balanced" && config_.balanced_batches_per_epoch > 0) {
     return config_.balanced_batches_per_epoch;
+  }
+  if (config_.sampler == "balanced" && config_.balanced_batches_per_epoch == -1) {
+    // speaker-net's SpeakerAwareSampler: max chunks of one class x classes items, drop_last.
+    size_t most = 0;
+    for (const auto& v : speaker_chunks_) most = std::max(most, v.size());
+    return static_cast<int64_t>(most) * NumClasses() / config_.batch_size;
   }
   if (Paired()) return n / (config_.batch_size / 2);  // every chunk leads one pair; drop_last
   return n / config_.batch_size;  // drop_last

@@ -108,7 +108,8 @@ struct LoaderConfig {
     v("speakers_per_batch", speakers_per_batch, "balanced sampler: speakers per batch");
     v("chunks_per_speaker", chunks_per_speaker, "balanced sampler: chunks per speaker");
     v("balanced_batches_per_epoch", balanced_batches_per_epoch,
-      "balanced sampler: batches per epoch (0 = chunks / batch_size)");
+      "balanced sampler: batches per epoch (0 = chunks / batch_size, -1 = speaker-net's "
+      "SpeakerAwareSampler: max chunks of a speaker x classes / batch_size)");
     v("validation_speakers", validation_speakers, "speakers giving validation chunks (0 = none)");
     v("validation_chunks_per_speaker", validation_chunks_per_speaker,
       "validation chunks per validation speaker");

@@ -411,6 +411,17 @@ TEST_F(FixedChunkTest, BalancedSamplerGivesNSpeakersTimesMChunks) {
   ChunkLoader resumed(d, c);
   resumed.StartEpoch(2, 3);
   ExpectSame(std::vector<Batch>(all.begin() + 3, all.end()), Drain(resumed));
+  // -1: speaker-net's SpeakerAwareSampler length, max chunks of a speaker x classes, in batches.
+  std::map<std::string, int64_t> per_speaker;
+  for (const Chunk& chunk : loader.Chunks()) ++per_speaker[d.utterances()[chunk.utterance].speaker];
+  int64_t most = 0;
+  for (const auto& [spk, n] : per_speaker) most = std::max(most, n);
+  c.balanced_batches_per_epoch = -1;
+  EXPECT_EQ(ChunkLoader(d, c).BatchesPerEpoch(), most * loader.NumClasses() / 6);
+  EXPECT_GT(most * loader.NumClasses() / 6, 0);
+  c.balanced_batches_per_epoch = -2;
+  EXPECT_THROW(c.Validate(), Error);
+  c.balanced_batches_per_epoch = 0;
   c.batch_size = 5;
   EXPECT_THROW(ChunkLoader(d, c), Error);
 }

@@ -22,17 +22,22 @@ struct ExpectedCount {
 
 const std::map<std::string, ExpectedCount>& ExpectedCounts() {
   constexpr ExpectedCount kEcapa512{6387392}, kEcapa1024{23514368}, kResNet32{6636448},
-      kResNet64{26523456}, kRepVgg{27291904, 25053248};
+      kResNet64{26523456}, kRepVgg{27291904, 25053248}, kResNet101{65579072};
   static const std::map<std::string, ExpectedCount> counts{
-      // speaker-net's recipes (hparams/<stem>.yaml) whose keys exist so far
+      // speaker-net's 15 recipes (hparams/<stem>.yaml)
       {"ecapa-tdnn-c1024_sgd.yaml", kEcapa1024},
       {"ecapa-tdnn-c1024_sgd_lm.yaml", kEcapa1024},
+      {"ecapa-tdnn-c512_adam.yaml", kEcapa512},
       {"ecapa-tdnn-c512_sgd.yaml", kEcapa512},
+      {"ecapa-tdnn-c512_sgd_balanced.yaml", kEcapa512},
       {"ecapa-tdnn-c512_sgd_lm.yaml", kEcapa512},
+      {"ecapa-tdnn-c512_sgd_paired.yaml", kEcapa512},
       {"repvgg-B1.yaml", kRepVgg},
       {"repvgg-B1_lm.yaml", kRepVgg},
+      {"resnet101.yaml", kResNet101},
       {"resnet34-32.yaml", kResNet32},
       {"resnet34-32_lm.yaml", kResNet32},
+      {"resnet34-32_paired.yaml", kResNet32},
       {"resnet34-64.yaml", kResNet64},
       {"resnet34-64_lm.yaml", kResNet64},
       // the spec's other counted variants
@@ -57,6 +62,7 @@ TEST(TrainConfig, EveryVoxCelebRecipeConfigHasSpeakerNetsParameterCount) {
     ASSERT_NE(expected, ExpectedCounts().end())
         << file << " has no expected parameter count in this test: add it (spec §3.8)";
     TrainConfig c = LoadTrainConfig(entry.path().string(), {});
+    EXPECT_NO_THROW(c.Validate()) << file;  // front end, sampler and model agree
     EXPECT_EQ(CountParameters(*CreateModel(c.model)), expected->second.train) << file;
     if (c.model.type == "repvgg") {
       c.model.repvgg.deploy = true;
@@ -91,6 +97,54 @@ TEST(TrainConfig, VoxCelebRecipeConfigsCarrySpeakerNetsSettings) {
   const TrainConfig ecapa = load("ecapa-tdnn-c512_sgd");
   EXPECT_FALSE(ecapa.trainer.amp);
   EXPECT_FALSE(ecapa.runtime.deterministic);
+  EXPECT_EQ(ecapa.trainer.valid_interval_iters, 1000);
+
+  const TrainConfig adam = load("ecapa-tdnn-c512_adam");
+  EXPECT_EQ(adam.optimizer.name, "adam");
+  EXPECT_DOUBLE_EQ(adam.optimizer.lr, 0.002);
+  EXPECT_DOUBLE_EQ(adam.optimizer.weight_decay, 2e-5);
+  EXPECT_EQ(adam.lr_schedule.name, "cyclic");
+  EXPECT_DOUBLE_EQ(adam.lr_schedule.cyclic.base_lr, 2e-8);
+  EXPECT_DOUBLE_EQ(adam.lr_schedule.cyclic.max_lr, 0.002);
+  EXPECT_EQ(adam.lr_schedule.cyclic.step_size_up, 100955);
+  EXPECT_EQ(adam.lr_schedule.cyclic.mode, "triangular2");
+  EXPECT_EQ(adam.lr_schedule.warmup_epoch, "0");
+  EXPECT_EQ(adam.margin_schedule.increase_start_epoch, "0");
+  EXPECT_LE(adam.features.fbank.preemph, 0);  // preemph null
+  EXPECT_TRUE(adam.loader.augment.preload);
+  EXPECT_EQ(adam.loss.K, 1);
+
+  const TrainConfig r101 = load("resnet101");
+  EXPECT_EQ(r101.features.type, "kaldi_fbank");
+  EXPECT_EQ(r101.features.Dim(), 81);
+  EXPECT_DOUBLE_EQ(r101.features.kaldi.low_freq, 20);
+  EXPECT_EQ(r101.features.kaldi.window_type, "povey");
+  EXPECT_EQ(r101.loader.batch_size, 64);
+  EXPECT_EQ(r101.loader.validation_batch_size, 64);
+  EXPECT_DOUBLE_EQ(r101.optimizer.lr, 0.005);
+
+  for (const std::string stem : {"ecapa-tdnn-c512_sgd_balanced", "ecapa-tdnn-c512_sgd_paired",
+                                 "resnet34-32_paired"}) {
+    const TrainConfig c = load(stem);
+    EXPECT_EQ(c.lr_schedule.name, "iter_multistep") << stem;
+    EXPECT_EQ(c.lr_schedule.milestones, (std::vector<int64_t>{302865, 504775, 706685})) << stem;
+    EXPECT_EQ(c.lr_schedule.warmup_epoch, "0.20191") << stem;
+    EXPECT_EQ(c.margin_schedule.increase_start_epoch, "0.20191") << stem;
+  }
+  const TrainConfig balanced = load("ecapa-tdnn-c512_sgd_balanced");
+  EXPECT_EQ(balanced.loader.sampler, "balanced");
+  EXPECT_EQ(balanced.loader.speakers_per_batch * balanced.loader.chunks_per_speaker, 256);
+  EXPECT_EQ(balanced.loader.balanced_batches_per_epoch, -1);  // SpeakerAwareSampler's length
+  EXPECT_EQ(balanced.trainer.epochs, 4);
+  EXPECT_EQ(balanced.trainer.ckpt_interval_iters, 20191);
+  const TrainConfig paired = load("ecapa-tdnn-c512_sgd_paired");
+  EXPECT_EQ(paired.loader.sampler, "paired");
+  EXPECT_DOUBLE_EQ(paired.loader.paired_other_lang_prob, 0.8);
+  EXPECT_EQ(paired.loader.batch_size, 256);  // 128 pairs
+  const TrainConfig r32p = load("resnet34-32_paired");
+  EXPECT_DOUBLE_EQ(r32p.loader.paired_other_lang_prob, 0.5);
+  EXPECT_EQ(r32p.trainer.epochs, 20);
+  EXPECT_DOUBLE_EQ(r32p.trainer.ckpt_interval_minutes, 1);
 }
 
 TEST(TrainConfig, DemoConfigLoadsAndOverridesApply) {
