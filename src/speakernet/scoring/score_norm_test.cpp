@@ -198,18 +198,29 @@ void ExpectPreselectionExact(const EmbeddingTable& table, const Cohort& cohort, 
   const std::vector<float> mean = with_mean ? *with_mean : MeanEmbedding(table);
   const auto a = ComputeCohortStats(table, ids, cohort, plain, &mean);
   const auto b = ComputeCohortStats(table, ids, cohort, fast, &mean);
-  double worst_mean = 0, worst_std = 0, worst_imp = 0;
+  // The imposter measure (|x| times the mean of the top-N |c_j| cos_j) reaches ~180 with
+  // un-centred cohorts, where the fp32 path's own rounding (cosines from a float GEMM, times
+  // |c_j| in float) is up to ~1.5e-6 relative: both float paths are compared with the
+  // double-precision path, the truth, and the int8 path must be within float rounding of it:
+  // 4e-6, or twice the fp32 path's own error (measured on an Intel AVX-512 VNNI VM, where this
+  // path runs: int8 2.1e-6, fp32 1.5e-6; a wrongly selected cohort member would be off by its
+  // score gap / N, usually far more).
+  ScoreNormOptions exact = plain;
+  exact.double_precision = true;
+  const auto r = ComputeCohortStats(table, ids, cohort, exact, &mean);
+  double worst_mean = 0, worst_std = 0, worst_imp = 0, fp32_imp = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     worst_mean = std::max(worst_mean, std::abs(a[i].mean - b[i].mean));
     worst_std = std::max(worst_std, std::abs(a[i].std - b[i].std));
-    worst_imp = std::max(worst_imp, std::abs(a[i].imposter - b[i].imposter) /
-                                        std::max(1.0, std::abs(a[i].imposter)));
+    const double scale = std::max(1.0, std::abs(r[i].imposter));
+    worst_imp = std::max(worst_imp, std::abs(b[i].imposter - r[i].imposter) / scale);
+    fp32_imp = std::max(fp32_imp, std::abs(a[i].imposter - r[i].imposter) / scale);
   }
   // A few float32 ulps: the fp32 path's BLAS sums in another order than the rescoring's dot
   // products (cosines near 1, e.g. utterances equal to cohort vectors, differ by 1-2 ulps of 1).
   EXPECT_LE(worst_mean, 4e-7);
   EXPECT_LE(worst_std, 4e-7);
-  EXPECT_LE(worst_imp, 2e-6);
+  EXPECT_LE(worst_imp, std::max(4e-6, 2 * fp32_imp)) << "fp32 path's error: " << fp32_imp;
 }
 
 Cohort ClusteredCohort(int64_t size, int64_t dim, int directions, float spread, unsigned seed) {
