@@ -40,7 +40,6 @@ else()
   message(STATUS "speakernet: ONNX (libonnx-dev) not found; ONNX export is not available")
 endif()
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
-find_path(NLOHMANN_JSON_INCLUDE_DIR nlohmann/json.hpp REQUIRED)
 
 # yaml-cpp 0.7 exports `yaml-cpp`; newer releases export `yaml-cpp::yaml-cpp`.
 if(TARGET yaml-cpp::yaml-cpp)

@@ -12,11 +12,10 @@ packages=(
   libjemalloc-dev                     # allocator that keeps pages (faster training)
   libsndfile1-dev libsoxr-dev         # audio decoding and resampling
   libcairo2-dev                       # DET and score-histogram plots (SVG, PNG)
-  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   espeak-ng sox                       # the embedded demo corpus
   python3-torch python3-torchaudio python3-numpy   # test-time reference values only
-  clang libclang-rt-dev               # fuzz targets and sanitizer runtimes (tools/fuzz.sh)
 )
 
 # node + npm run the ONNX runtime tests (tests/node); any node >= 18 will do (e.g. NodeSource's,

@@ -37,6 +37,9 @@ struct EmbedderOptions {
   std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   // torch intra-op threads, process-wide: 0 = all cores (as the CLI), < 0 = leave as they are.
   int threads = 0;
+  // "fp32", or "bf16" (bfloat16 autocast: faster on CPUs with AVX-512 BF16/AMX and on GPUs,
+  // embeddings slightly different; see docs/extraction.md).
+  std::string precision = "fp32";
 };
 
 // A trained speaker-embedding model. Load once, then call Embed/EmbedFile from any number of

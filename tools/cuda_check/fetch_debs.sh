@@ -10,6 +10,6 @@ cd "$out"
 apt-get download \
   libsndfile1-dev libsndfile1 libflac12 libogg0 libvorbis0a libvorbisenc2 libopus0 \
   libmpg123-0 libmp3lame0 libsoxr-dev libsoxr0 libyaml-cpp-dev libyaml-cpp0.7 libfmt-dev libfmt9 \
-  libspdlog-dev libspdlog1.10 libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev \
+  libspdlog-dev libspdlog1.10 libcli11-dev libgtest-dev libgmock-dev \
   libjemalloc-dev libjemalloc2 libgloo-dev pkgconf pkgconf-bin libpkgconf3
 ls | wc -l

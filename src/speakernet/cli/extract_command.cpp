@@ -37,6 +37,10 @@ void AddExtractCommand(CLI::App& app) {
   cmd->add_option("--stop-after-shards", args->extract.stop_after_shards,
                   "stop unfinished after this many shards; run again to continue (0 = no limit)")
       ->capture_default_str();
+  cmd->add_option("--precision", args->extract.precision,
+                  "fp32 | bf16: bfloat16 autocast for the model (faster on CPUs with AVX-512 "
+                  "BF16/AMX and on GPUs; cosine to fp32 about 0.999)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--vad", args->extract.vad,
                 "drop non-speech frames (Kaldi energy VAD) before the model (default off)");
   cmd->add_option("--vad-energy-threshold", args->extract.vad_options.vad_energy_threshold,

@@ -1,5 +1,5 @@
 // The options that name a model for the commands built on the public API (embed, verify):
-// --model (a model file or an experiment dir), --checkpoint, --device, --threads.
+// --model (a model file or an experiment dir), --checkpoint, --device, --threads, --precision.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,6 +21,9 @@ struct ModelOptions {
                     "experiment dirs: checkpoint dir (default: newest)");
     cmd->add_option("--device", embedder.device, "cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--threads", embedder.threads, "torch threads (0 = all cores)")
+        ->capture_default_str();
+    cmd->add_option("--precision", embedder.precision, "fp32 | bf16 (bfloat16 autocast)")
+        ->check(CLI::IsMember({"fp32", "bf16"}))
         ->capture_default_str();
   }
   Embedder Load() const { return Embedder::Load(model, embedder); }

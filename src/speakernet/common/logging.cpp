@@ -3,6 +3,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include <algorithm>
+#include <mutex>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 namespace speakernet {
@@ -16,6 +17,13 @@ void InitLogging(const std::string& level) {
     initialised = true;
   }
   spdlog::set_level(spdlog::level::from_str(level));
+}
+
+void InitLibraryLogging() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (spdlog::default_logger()->name().empty()) InitLogging("warn");
+  });
 }
 
 ScopedLogFile::ScopedLogFile(const std::string& path)

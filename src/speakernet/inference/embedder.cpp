@@ -5,6 +5,7 @@
 
 #include "speakernet/audio/audio_reader.h"
 #include "speakernet/common/error.h"
+#include "speakernet/common/logging.h"
 #include "speakernet/common/runtime.h"
 #include "speakernet/inference/embedding_extractor.h"
 #include "speakernet/speakernet.h"
@@ -21,6 +22,7 @@ Embedder& Embedder::operator=(Embedder&&) noexcept = default;
 Embedder::~Embedder() = default;
 
 Embedder Embedder::Load(const std::string& path, const EmbedderOptions& options) {
+  InitLibraryLogging();
   RuntimeConfig runtime;
   runtime.device = options.device;
   runtime.threads = std::max(options.threads, 0);
@@ -29,6 +31,7 @@ Embedder Embedder::Load(const std::string& path, const EmbedderOptions& options)
   ExtractConfig config;
   config.checkpoint = options.checkpoint;
   config.num_workers = 0;
+  config.precision = options.precision;
   auto impl = std::make_unique<Impl>();
   impl->extractor = std::make_unique<EmbeddingExtractor>(path, config, runtime);
   return Embedder(std::move(impl));

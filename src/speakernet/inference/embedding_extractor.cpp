@@ -21,6 +21,7 @@
 #include "speakernet/common/error.h"
 #include "speakernet/common/kaldi_io.h"
 #include "speakernet/common/progress.h"
+#include "speakernet/common/torch_compat.h"
 #include "speakernet/features/front_end.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/training/experiment.h"
@@ -40,6 +41,8 @@ void ExtractConfig::Validate() const {
   SN_CHECK(shard_size >= 1, "shard_size must be >= 1, got {}", shard_size);
   SN_CHECK(stop_after_shards >= 0, "stop_after_shards must be >= 0, got {}", stop_after_shards);
   if (vad) vad_options.Validate();
+  SN_CHECK(precision == "fp32" || precision == "bf16", "precision must be fp32 or bf16, got '{}'",
+           precision);
 }
 
 struct EmbeddingExtractor::Impl {
@@ -93,7 +96,9 @@ struct EmbeddingExtractor::Impl {
   torch::Tensor EmbedBatch(const std::vector<torch::Tensor>& feats) const {
     torch::NoGradGuard no_grad;
     const torch::Tensor x = torch::stack(feats).to(device);
-    return model->forward(x).to(torch::kCPU).contiguous();
+    std::optional<ScopedAutocast> autocast;
+    if (extract.precision == "bf16") autocast.emplace(device.type(), torch::kBFloat16);
+    return model->forward(x).to(torch::kCPU, torch::kFloat).contiguous();
   }
 
   // One utterance's features → [dim] CPU embedding. Utterances longer than max_frames are cut
@@ -181,6 +186,7 @@ std::string Fingerprint(const EmbeddingExtractor::Impl& m, const DataDir& data) 
   o << "device " << m.device_name << "\n";
   o << "max_frames " << m.extract.max_frames << "\nbatch_size " << m.extract.batch_size
     << "\nshard_size " << m.extract.shard_size << "\nvad " << m.extract.vad << "\n";
+  if (m.extract.precision != "fp32") o << "precision " << m.extract.precision << "\n";
   if (m.extract.vad) {
     const VadConfig& v = m.extract.vad_options;
     o << "vad_options " << v.vad_energy_threshold << " " << v.vad_energy_mean_scale << " "

@@ -37,6 +37,11 @@ struct ExtractConfig {
   // the whole utterance.
   bool vad = false;
   VadConfig vad_options;
+  // "fp32", or "bf16": the model runs under bfloat16 autocast (convolutions and matmuls in bf16,
+  // norms, pooling statistics and softmax in fp32; common/torch_compat.h ScopedAutocast). Fast
+  // where the CPU has AVX-512 BF16 or AMX (or on a CUDA GPU); embeddings agree with fp32's to a
+  // cosine of about 0.999 (figures: docs/extraction.md, bench/inference_threads_bench.cpp).
+  std::string precision = "fp32";
 
   template <class V>
   void Fields(V& v) {
@@ -50,6 +55,7 @@ struct ExtractConfig {
     v("stop_after_shards", stop_after_shards, "stop after this many shards (0 = run to the end)");
     v("vad", vad, "drop non-speech frames (energy VAD) before the model");
     v("vad_options", vad_options);
+    v("precision", precision, "fp32 | bf16 (bfloat16 autocast for the model)");
   }
   void Validate() const;
 };

@@ -433,6 +433,33 @@ TEST_F(ExtractorTest, VadDropsNonSpeechFramesBeforeTheModel) {
             EmbeddingExtractor(exp_, Cfg(), Cpu()).Extract(silence));
 }
 
+// --precision bf16: the model runs under bfloat16 autocast. Its embedding is near fp32's (the
+// convolutions' inputs keep 8 significant bits) but not equal to it (autocast really applied),
+// and fp32 is untouched by a bf16 run before it (the autocast state is restored).
+TEST_F(ExtractorTest, Bf16PrecisionStaysCloseToFp32) {
+  ExtractConfig bf16_cfg = Cfg();
+  bf16_cfg.precision = "bf16";
+  const EmbeddingExtractor fp32(exp_, Cfg(), Cpu()), bf16(exp_, bf16_cfg, Cpu());
+  const std::vector<float> wave = ToyWave(2, 9, 51200, 99);
+  const std::vector<float> before = fp32.Extract(wave);
+  const std::vector<float> low = bf16.Extract(wave);
+  EXPECT_EQ(fp32.Extract(wave), before);
+  const auto a = torch::tensor(before), b = torch::tensor(low);
+  EXPECT_GT(torch::cosine_similarity(a, b, 0).item<double>(), 0.99);
+  EXPECT_GT((a - b).abs().max().item<double>(), 0.0);
+  bf16_cfg.precision = "fp16";
+  EXPECT_THROW(
+      {
+        try {
+          EmbeddingExtractor(exp_, bf16_cfg, Cpu());
+        } catch (const Error& e) {
+          EXPECT_THAT(e.what(), ::testing::HasSubstr("precision"));
+          throw;
+        }
+      },
+      Error);
+}
+
 TEST_F(ExtractorTest, MissingExperimentOrCheckpointIsAClearError) {
   const std::string missing = *dir_ / "no_such_exp";
   EXPECT_THAT(ErrorOf([&] { EmbeddingExtractor(missing, Cfg(), Cpu()); }), HasSubstr(missing));

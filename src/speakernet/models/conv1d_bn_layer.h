@@ -39,4 +39,12 @@ class Conv1dBnReluLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Conv1dBnReluLayer);
 
+// Inference of 1x1 convolutions on one CPU thread goes to oneDNN (on by default). ATen's
+// dispatch sends a 1x1 convolution with batch < 16 on one intra-op thread to its im2col + BLAS
+// path instead of oneDNN; with Debian's OpenBLAS that path was 3-4x slower on an Intel VM it
+// misdetected (docs/extraction.md, "Speed per core"). Applies to CPU float32 tensors without
+// autograd; the result equals LibTorch's to float rounding. The switch is for tests and benches.
+void SetPointwiseConvOneDnn(bool enabled);
+bool PointwiseConvOneDnn();
+
 }  // namespace speakernet

@@ -1,5 +1,6 @@
 #include "speakernet/models/ecapa_tdnn.h"
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 
 #include "speakernet/common/config.h"
 #include "speakernet/common/test_util.h"
+#include "speakernet/models/conv1d_bn_layer.h"
 #include "speakernet/models/pooling.h"
 #include "speakernet/models/speaker_model.h"
 #include "speakernet/models/reference_listing_test_util.h"
@@ -103,6 +105,37 @@ TEST(EcapaTdnn, ShapesForTwoSecondChunk) {
   auto def = CreateModel(Ecapa(512, 0));
   def->eval();
   EXPECT_EQ(def->forward(feats).sizes(), (std::vector<int64_t>{2, 192}));
+}
+
+// Inference on one thread routes the 1x1 convolutions to oneDNN (conv1d_bn_layer.h); the
+// embedding must be LibTorch's own, and training (autograd) must keep LibTorch's path.
+TEST(EcapaTdnn, OneThreadPointwiseConvsInOneDnnEqualLibTorch) {
+  if (!at::hasMKLDNN()) GTEST_SKIP() << "this LibTorch has no oneDNN";
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  torch::manual_seed(3);
+  auto model = CreateModel(Ecapa(64, 32));
+  model->eval();
+  const auto feats = torch::randn({2, 80, 157});
+  torch::Tensor fast, slow;
+  {
+    torch::NoGradGuard no_grad;
+    ASSERT_TRUE(PointwiseConvOneDnn());
+    fast = model->forward(feats);
+    SetPointwiseConvOneDnn(false);
+    slow = model->forward(feats);
+    SetPointwiseConvOneDnn(true);
+  }
+  const double scale = slow.abs().max().item<double>();
+  EXPECT_LE((fast - slow).abs().max().item<double>(), 1e-5 * std::max(1.0, scale));
+  EXPECT_GT((fast - slow).abs().max().item<double>(), 0.0)
+      << "identical to the last bit: the oneDNN path was probably not taken";
+  // With autograd on, gradients must flow (LibTorch's path) and the output stays the same.
+  auto out = model->forward(feats);
+  out.sum().backward();
+  EXPECT_TRUE(model->parameters()[0].grad().defined());
+  EXPECT_LE((out.detach() - slow).abs().max().item<double>(), 1e-5 * std::max(1.0, scale));
+  at::set_num_threads(threads);
 }
 
 TEST(EcapaTdnn, Res2LastSplitIsUntouched) {

@@ -15,8 +15,12 @@ thread_local int64_t tls_macs = 0;
 thread_local int tls_depth = 0;  // counted ops currently open (conv calls mkldnn/mm inside)
 
 bool IsCounted(const char* name) {
-  static const char* const kNames[] = {"aten::convolution", "aten::linear", "aten::matmul",
-                                       "aten::mm",          "aten::addmm",  "aten::bmm"};
+  // mkldnn_convolution: the 1x1 convolutions speakernet sends to oneDNN itself
+  // (conv1d_bn_layer.h); inside aten::convolution it is nested and not counted twice.
+  static const char* const kNames[] = {"aten::convolution", "aten::mkldnn_convolution",
+                                       "aten::linear",      "aten::matmul",
+                                       "aten::mm",          "aten::addmm",
+                                       "aten::bmm"};
   for (const char* n : kNames) {
     if (std::strcmp(name, n) == 0) return true;
   }
@@ -44,7 +48,7 @@ void OnEnd(const at::RecordFunction& fn, at::ObserverContext* ctx_base) {
   if (outputs.empty() || !outputs[0].isTensor()) return;
   const int64_t out_numel = outputs[0].toTensor().numel();
   const std::string name = fn.name();
-  if (name == "aten::convolution") {
+  if (name == "aten::convolution" || name == "aten::mkldnn_convolution") {
     const auto weight = inputs[1].toTensor();  // [Cout, Cin/groups, k...]
     tls_macs += out_numel * (weight.numel() / weight.size(0));
   } else if (name == "aten::linear") {
