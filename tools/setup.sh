@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   espeak-ng sox                       # the embedded demo corpus
   python3-torch python3-torchaudio python3-numpy   # test-time reference values only
+  clang libclang-rt-dev               # fuzz targets and sanitizer runtimes (tools/fuzz.sh)
 )
 
 # node + npm run the ONNX runtime tests (tests/node); any node >= 18 will do (e.g. NodeSource's,

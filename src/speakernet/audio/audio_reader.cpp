@@ -24,6 +24,13 @@ namespace speakernet {
 
 namespace {
 
+// is_regular_file without the throwing overload: a spec that is no usable path (too long, ...)
+// is simply not a file (found by fuzz/data_dir_fuzzer: ENAMETOOLONG escaped as filesystem_error).
+bool IsFile(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(path, ec);
+}
+
 // ---- Pipes ---------------------------------------------------------------------------------
 
 std::string StripPipe(const std::string& spec) {
@@ -89,7 +96,7 @@ class SoundFile {
       vio_ = {MemLength, MemSeek, MemRead, MemWrite, MemTell};
       file_ = sf_open_virtual(&vio_, SFM_READ, &info_, memory_.get());
     } else {
-      SN_CHECK(std::filesystem::is_regular_file(spec), "audio file not found: {}", spec);
+      SN_CHECK(IsFile(spec), "audio file not found: {}", spec);
       file_ = sf_open(spec.c_str(), SFM_READ, &info_);
     }
     SN_CHECK(file_ != nullptr, "cannot decode audio {}: {}", spec, sf_strerror(nullptr));
@@ -252,8 +259,7 @@ class AudioSource {
   bool OpenConcat(const std::vector<std::string>& files) {
     int64_t total = 0;
     for (const auto& f : files) {
-      SN_CHECK(std::filesystem::is_regular_file(f), "audio file not found: {} (listed in '{}')", f,
-               spec_);
+      SN_CHECK(IsFile(f), "audio file not found: {} (listed in '{}')", f, spec_);
       try {
         parts_.push_back(std::make_unique<SoundFile>(f));
       } catch (const Error& e) {
@@ -344,7 +350,7 @@ AudioSpec ParseAudioSpec(const std::string& spec) {
     return out;
   }
   const std::vector<std::string> w = SplitWords(spec);
-  if (w.size() == 3 && !std::filesystem::is_regular_file(spec)) {
+  if (w.size() == 3 && !IsFile(spec)) {
     out.kind = AudioSpec::Kind::kRange;
     out.files = {w[0]};
     out.begin = ParseSampleIndex(w[1], "start", spec);

@@ -408,5 +408,15 @@ TEST(AudioReader, FlacHeaderClaimingMoreSamplesThanTheFileHoldsIsAnError) {
   }
 }
 
+// Regression (fuzz/data_dir_fuzzer): a wav.scp spec too long to be a path threw
+// std::filesystem::filesystem_error (ENAMETOOLONG) from ParseAudioSpec.
+TEST(AudioReader, SpecTooLongForAPathIsParsedAndRejectedCleanly) {
+  const std::string name(300, 'x');
+  EXPECT_EQ(ParseAudioSpec(name + " 0 10").kind, AudioSpec::Kind::kRange);
+  EXPECT_EQ(ParseAudioSpec(name).kind, AudioSpec::Kind::kFile);
+  EXPECT_THAT(ErrorOf([&] { ProbeAudio(name); }), HasSubstr(name));
+  EXPECT_THAT(ErrorOf([&] { ReadAudio(name + " 0 10"); }), HasSubstr(name));
+}
+
 }  // namespace
 }  // namespace speakernet

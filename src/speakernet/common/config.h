@@ -111,7 +111,13 @@ void ReadConfig(const YAML::Node& node, C& config, const std::string& path) {
   config.Fields(reader);
   if (present) {
     for (const auto& item : node) {
-      const auto key = item.first.as<std::string>();
+      // A map or list used as a key (`{a: 1}: x`) is an error, not yaml-cpp's bad conversion
+      // (found by fuzz/config_fuzzer).
+      if (!item.first.IsScalar()) {
+        Fail("config key '" + (path.empty() ? std::string("<root>") : path) +
+             "' holds a key that is not a plain name: '" + config_detail::Dump(item.first) + "'");
+      }
+      const std::string& key = item.first.Scalar();
       if (!reader.seen().count(key)) {
         Fail("unknown config key '" + config_detail::Join(path, key) + "'");
       }

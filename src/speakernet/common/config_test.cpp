@@ -61,6 +61,19 @@ TEST(Config, UnknownKeyNamesItsPath) {
   }
 }
 
+// Regression (fuzz/config_fuzzer): a non-scalar key threw YAML::TypedBadConversion.
+TEST(Config, NonScalarKeyIsAnErrorNamingThePath) {
+  OuterConfig c;
+  for (const char* yaml : {"{rate: 0.5}: rg\n", "inner: {[1, 2]: 3}", "? [a]\n: 1\n"}) {
+    try {
+      ReadConfig(YAML::Load(yaml), c);
+      FAIL() << "expected an error for " << yaml;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not a plain name"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Config, WrongTypeAndValidationFail) {
   OuterConfig c;
   EXPECT_THROW(ReadConfig(YAML::Load("epochs: many"), c), Error);
