@@ -153,6 +153,16 @@ TEST_F(DataDirTest, SegmentsAreSlicesOfRecordings) {
   }
 }
 
+// Regression (fuzz/data_dir_fuzzer): a path too long to exist threw
+// std::filesystem::filesystem_error (ENAMETOOLONG) instead of the missing-file Error.
+TEST_F(DataDirTest, PathTooLongToExistIsAMissingFileError) {
+  const std::string name(300, 'x');
+  for (const std::string& spec : {name, name + " 0 10", "sox " + name + " -t wav - |"}) {
+    Write("wav.scp", "u1 " + spec + "\n");
+    EXPECT_THAT(LoadError(), HasSubstr("does not exist")) << spec;
+  }
+}
+
 TEST_F(DataDirTest, LoadUtteranceAudioErrorsNameTheUtterance) {
   WriteBasic();
   DataDir d = DataDir::Load(dir_.str());
