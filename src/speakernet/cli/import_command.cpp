@@ -1,6 +1,11 @@
-// `speakernet import`: a speaker-net (Python) checkpoint -> a speakernet experiment directory.
+// `speakernet import`: a speaker-net (Python) checkpoint or a WeSpeaker release -> a speakernet
+// experiment directory.
 //
 //   speakernet import --config resnet34-32.yaml --in encoder.ckpt --out exp/imported
+//   speakernet import --wespeaker voxceleb_resnet34 --out exp/wespeaker_resnet34
+//
+// --wespeaker DIR reads an unpacked WeSpeaker release (config.yaml + avg_model.pt; see
+// training/wespeaker_import.h for what is imported). Otherwise:
 //
 // reads encoder.ckpt (torch.save of the model's state_dict: an OrderedDict in the zip format;
 // DDP's "module." prefix and the extract_fbank.* buffers are handled, see
@@ -32,6 +37,7 @@
 #include "speakernet/training/checkpointer.h"
 #include "speakernet/training/train_config.h"
 #include "speakernet/training/experiment.h"
+#include "speakernet/training/wespeaker_import.h"
 
 namespace speakernet {
 
@@ -43,28 +49,7 @@ namespace fs = std::filesystem;
 std::string WriteSingleCheckpointExp(const std::string& exp_dir, const std::string& tag,
                                      const TrainConfig& config, const StateDict& state,
                                      const std::string& source, bool force) {
-  const Experiment exp(exp_dir);
-  const fs::path ckpt_dir = fs::path(exp.CheckpointsDir()) / tag;
-  SN_CHECK(force || !exp.Exists(),
-           "'{}' already holds an experiment (config.yaml); pass --force to overwrite", exp_dir);
-  MakeDirs(ckpt_dir.parent_path().string());
-  const fs::path tmp = ckpt_dir.string() + ".tmp." + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  MakeDirs(tmp.string());
-  SaveStateDictFile((tmp / "model.pt").string(), state);
-  YAML::Node position;
-  position["epoch"] = 0;
-  position["batch"] = 0;
-  position["global_step"] = 0;
-  position["end_of_epoch"] = true;
-  position["unixtime"] = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-  position["source"] = source;
-  WriteTextAtomically((tmp / "state.yaml").string(), YamlToString(position));
-  ReplaceDirectoryAtomically(tmp.string(), ckpt_dir.string());
-  exp.WriteConfig(config);
-  return ckpt_dir.string();
+  return Experiment(exp_dir).WriteSingleCheckpoint(tag, config, state, source, force);
 }
 
 namespace {
@@ -104,7 +89,7 @@ StateDict ImportClassifier(const StateDict& state, const LossConfig& loss, int64
 
 void AddImportCommand(CLI::App& app) {
   struct Args {
-    std::string config, in, out, tag = "imported";
+    std::string config, in, out, wespeaker, tag = "imported";
     bool force = false, no_classifier = false;
   };
   auto args = std::make_shared<Args>();
@@ -113,9 +98,11 @@ void AddImportCommand(CLI::App& app) {
   cmd->footer(
       "Further --section.key=value arguments override the config. The result is used by\n"
       "`speakernet extract --exp OUT`.");
-  cmd->add_option("--config", args->config, "training YAML config describing the model")
-      ->required();
-  cmd->add_option("--in", args->in, "speaker-net checkpoint (torch.save'd state_dict)")->required();
+  cmd->add_option("--config", args->config, "training YAML config describing the model");
+  cmd->add_option("--in", args->in, "speaker-net checkpoint (torch.save'd state_dict)");
+  cmd->add_option("--wespeaker", args->wespeaker,
+                  "unpacked WeSpeaker release dir (config.yaml + avg_model.pt) instead of "
+                  "--config/--in");
   cmd->add_option("--out", args->out, "experiment dir to write")->required();
   cmd->add_option("--tag", args->tag, "checkpoint name under OUT/checkpoints")
       ->capture_default_str();
@@ -123,6 +110,17 @@ void AddImportCommand(CLI::App& app) {
   cmd->add_flag("--force", args->force, "overwrite an existing experiment in OUT");
   cmd->allow_extras();
   cmd->callback([cmd, args] {
+    if (!args->wespeaker.empty()) {
+      SN_CHECK(args->config.empty() && args->in.empty(),
+               "import: --wespeaker takes the model from the release; drop --config/--in");
+      const auto r = ImportWeSpeakerRelease(args->wespeaker, args->out, args->tag, args->force,
+                                            cmd->remaining());
+      spdlog::info("import: WeSpeaker {} {} -> {} ({})", r.architecture, args->wespeaker,
+                   r.checkpoint, r.description);
+      return;
+    }
+    SN_CHECK(!args->config.empty() && !args->in.empty(),
+             "import: pass --config and --in (a speaker-net checkpoint) or --wespeaker DIR");
     const TrainConfig config = LoadTrainConfig(args->config, cmd->remaining());
     std::vector<std::string> dropped;
     const StateDict state = FromSpeakerNetStateDict(ReadTorchSaveStateDict(args->in), &dropped);

@@ -173,8 +173,11 @@ void PoolingConfig::Validate() const {
 }
 
 void ModelConfig::Validate() const {
-  SN_CHECK(type == "resnet" || type == "ecapa" || type == "xvector" || type == "repvgg",
-           "model.type must be 'resnet', 'ecapa', 'xvector' or 'repvgg', got '{}'", type);
+  SN_CHECK(type == "resnet" || type == "ecapa" || type == "xvector" || type == "repvgg" ||
+               type == "wespeaker_resnet" || type == "wespeaker_ecapa" || type == "campplus",
+           "model.type must be 'resnet', 'ecapa', 'xvector', 'repvgg', 'wespeaker_resnet', "
+           "'wespeaker_ecapa' or 'campplus', got '{}'",
+           type);
   SN_CHECK(feat_dim > 0, "model.feat_dim must be > 0, got {}", feat_dim);
   SN_CHECK(emb_dim >= 0, "model.emb_dim must be >= 0 (0 = the model's default), got {}", emb_dim);
   SN_CHECK(fc2_bn_momentum > 0 && fc2_bn_momentum <= 1,
@@ -183,6 +186,9 @@ void ModelConfig::Validate() const {
   ecapa.Validate();
   repvgg.Validate();
   pooling.Validate();
+  wespeaker_resnet.Validate();
+  wespeaker_ecapa.Validate();
+  campplus.Validate();
 }
 
 int64_t ModelConfig::EmbeddingDim() const {
@@ -190,6 +196,9 @@ int64_t ModelConfig::EmbeddingDim() const {
   if (type == "ecapa") return kEcapaDefaultEmbDim;
   if (type == "xvector") return kXVectorDefaultEmbDim;
   if (type == "repvgg") return kRepVggDefaultEmbDim;
+  if (type == "wespeaker_resnet") return kWeSpeakerResNetDefaultEmbDim;
+  if (type == "wespeaker_ecapa") return kWeSpeakerEcapaDefaultEmbDim;
+  if (type == "campplus") return kCamPlusDefaultEmbDim;
   return resnet.planes.empty() ? 0 : resnet.planes.back();
 }
 

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "speakernet/models/wespeaker_config.h"
+
 namespace speakernet {
 
 struct ResNetConfig {
@@ -128,7 +130,9 @@ struct PoolingConfig {
 };
 
 struct ModelConfig {
-  std::string type = "resnet";  // resnet | ecapa | repvgg | xvector
+  // resnet | ecapa | repvgg | xvector, or WeSpeaker's wespeaker_resnet | wespeaker_ecapa |
+  // campplus (models/wespeaker_config.h; pooling and embedding layer are their own)
+  std::string type = "resnet";
   int64_t feat_dim = 80;
   // 0 = resnet: the last stage's channels (resnet.planes.back()); ecapa: 192, the default
   // emb_dim of speaker-net's ECAPA Encoder (its recipes set 256 for c512 and 512 for c1024);
@@ -138,19 +142,27 @@ struct ModelConfig {
   EcapaConfig ecapa;
   RepVggConfig repvgg;  // type repvgg
   PoolingConfig pooling;
-  double fc2_bn_momentum = 0.5;  // resnet only; ECAPA uses ecapa.bn_momentum
+  WeSpeakerResNetConfig wespeaker_resnet;  // type wespeaker_resnet
+  WeSpeakerEcapaConfig wespeaker_ecapa;    // type wespeaker_ecapa
+  CamPlusConfig campplus;                  // type campplus
+  double fc2_bn_momentum = 0.5;            // resnet only; ECAPA uses ecapa.bn_momentum
 
   template <class V>
   void Fields(V& v) {
-    v("type", type, "model family: resnet | ecapa | repvgg | xvector");
+    v("type", type,
+      "model family: resnet | ecapa | repvgg | xvector | wespeaker_resnet | wespeaker_ecapa | "
+      "campplus");
     v("feat_dim", feat_dim, "input feature dimension (80 fbank, 81 kaldi fbank)");
     v("emb_dim", emb_dim,
-      "embedding dimension; 0 = last stage's planes (resnet), 192 (ecapa), 512 (xvector, "
-      "repvgg)");
+      "embedding dimension; 0 = last stage's planes (resnet), 192 (ecapa, wespeaker_ecapa), 512 "
+      "(xvector, repvgg, campplus), 256 (wespeaker_resnet)");
     v("resnet", resnet);
     v("ecapa", ecapa);
     v("repvgg", repvgg);
     v("pooling", pooling);
+    v("wespeaker_resnet", wespeaker_resnet);
+    v("wespeaker_ecapa", wespeaker_ecapa);
+    v("campplus", campplus);
     v("fc2_bn_momentum", fc2_bn_momentum, "momentum of the BatchNorm after fc2 (resnet)");
   }
   void Validate() const;
@@ -161,6 +173,10 @@ struct ModelConfig {
   static constexpr int64_t kEcapaDefaultEmbDim = 192;
   static constexpr int64_t kRepVggDefaultEmbDim = 512;
   static constexpr int64_t kXVectorDefaultEmbDim = 512;
+  // WeSpeaker releases: ResNet34 256, ECAPA-TDNN 192, CAM++ 512.
+  static constexpr int64_t kWeSpeakerResNetDefaultEmbDim = 256;
+  static constexpr int64_t kWeSpeakerEcapaDefaultEmbDim = 192;
+  static constexpr int64_t kCamPlusDefaultEmbDim = 512;
 };
 
 }  // namespace speakernet

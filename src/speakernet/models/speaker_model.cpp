@@ -4,9 +4,12 @@
 #include <fmt/ranges.h>
 
 #include "speakernet/common/error.h"
+#include "speakernet/models/campplus.h"
 #include "speakernet/models/ecapa_tdnn.h"
 #include "speakernet/models/repvgg.h"
 #include "speakernet/models/resnet.h"
+#include "speakernet/models/wespeaker_ecapa.h"
+#include "speakernet/models/wespeaker_resnet.h"
 #include "speakernet/models/xvector.h"
 
 namespace speakernet {
@@ -17,6 +20,9 @@ std::shared_ptr<SpeakerModel> CreateModel(const ModelConfig& config) {
   if (config.type == "ecapa") return std::make_shared<EcapaTdnnSpeakerModel>(config);
   if (config.type == "repvgg") return std::make_shared<RepVggSpeakerModel>(config);
   if (config.type == "xvector") return std::make_shared<XVectorSpeakerModel>(config);
+  if (config.type == "wespeaker_resnet") return std::make_shared<WeSpeakerResNetModel>(config);
+  if (config.type == "wespeaker_ecapa") return std::make_shared<WeSpeakerEcapaModel>(config);
+  if (config.type == "campplus") return std::make_shared<CamPlusModel>(config);
   Fail(fmt::format("model.type '{}' is not supported", config.type));
 }
 
@@ -37,6 +43,31 @@ std::string WithThousands(int64_t n) {
   }
   return n < 0 ? "-" + out : out;
 }
+
+std::string DescribeWeSpeakerModel(const ModelConfig& config, const SpeakerModel& model) {
+  std::string details;
+  const WeSpeakerPoolingConfig* pooling = nullptr;
+  if (config.type == "wespeaker_resnet") {
+    const auto& c = config.wespeaker_resnet;
+    details = fmt::format("{} [{}] x m_channels {}{}, ", c.block, fmt::join(c.layers, ","),
+                          c.m_channels, c.two_emb_layer ? ", two_emb_layer" : "");
+    pooling = &c.pooling;
+  } else if (config.type == "wespeaker_ecapa") {
+    const auto& c = config.wespeaker_ecapa;
+    details = fmt::format("C {}, conv {}{}, ", c.channels, c.conv_out_channels,
+                          c.emb_bn ? ", emb_bn" : "");
+    pooling = &c.pooling;
+  } else {
+    const auto& c = config.campplus;
+    details =
+        fmt::format("dense [{}] x growth {}, ", fmt::join(c.dense_layers, ","), c.growth_rate);
+    pooling = &c.pooling;
+  }
+  const std::string pool =
+      pooling->type + (pooling->type == "ASTP" && pooling->global_context_att ? "-glob" : "");
+  return fmt::format("{} ({}{}, emb {}): {} parameters", config.type, details, pool,
+                     model.EmbeddingDim(), WithThousands(CountParameters(model)));
+}
 }  // namespace
 
 std::string DescribeModel(const ModelConfig& config, const SpeakerModel& model) {
@@ -45,6 +76,10 @@ std::string DescribeModel(const ModelConfig& config, const SpeakerModel& model) 
     pooling += fmt::format("-{}", config.pooling.num_head);
   }
   std::string details;
+  if (config.type == "wespeaker_resnet" || config.type == "wespeaker_ecapa" ||
+      config.type == "campplus") {
+    return DescribeWeSpeakerModel(config, model);
+  }
   if (config.type == "resnet") {
     details =
         fmt::format("{} [{}] x [{}], ", config.resnet.block, fmt::join(config.resnet.layers, ","),

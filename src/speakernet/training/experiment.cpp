@@ -1,8 +1,11 @@
 #include "speakernet/training/experiment.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -56,6 +59,32 @@ void Experiment::WriteSpeakers(const std::vector<std::string>& speakers) const {
   std::string text;
   for (const auto& spk : speakers) text += spk + "\n";
   WriteTextAtomically(SpeakersPath(), text);
+}
+
+std::string Experiment::WriteSingleCheckpoint(const std::string& tag, const TrainConfig& config,
+                                              const StateDict& state, const std::string& source,
+                                              bool force) const {
+  const fs::path ckpt_dir = fs::path(CheckpointsDir()) / tag;
+  SN_CHECK(force || !Exists(),
+           "'{}' already holds an experiment (config.yaml); pass --force to overwrite", dir_);
+  MakeDirs(ckpt_dir.parent_path().string());
+  const fs::path tmp = ckpt_dir.string() + ".tmp." + std::to_string(::getpid());
+  fs::remove_all(tmp);
+  MakeDirs(tmp.string());
+  SaveStateDictFile((tmp / "model.pt").string(), state);
+  YAML::Node position;
+  position["epoch"] = 0;
+  position["batch"] = 0;
+  position["global_step"] = 0;
+  position["end_of_epoch"] = true;
+  position["unixtime"] = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  position["source"] = source;
+  WriteTextAtomically((tmp / "state.yaml").string(), YamlToString(position));
+  ReplaceDirectoryAtomically(tmp.string(), ckpt_dir.string());
+  WriteConfig(config);
+  return ckpt_dir.string();
 }
 
 std::vector<CheckpointInfo> Experiment::Checkpoints() const {

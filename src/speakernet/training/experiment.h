@@ -54,6 +54,14 @@ class Experiment {
   void WriteConfig(const TrainConfig& config) const;
   std::vector<std::string> LoadSpeakers() const;  // empty when speakers.txt is absent
   void WriteSpeakers(const std::vector<std::string>& speakers) const;
+  // Writes config.yaml and one checkpoint `tag` holding `state` (model and any classifier
+  // entries; no optimizer state, position 0, `source` recorded in its state.yaml), for
+  // imported, converted or averaged models. The checkpoint directory is written under a
+  // temporary name and renamed into place. An existing experiment is an Error unless `force`.
+  // Returns the checkpoint directory.
+  std::string WriteSingleCheckpoint(const std::string& tag, const TrainConfig& config,
+                                    const StateDict& state, const std::string& source,
+                                    bool force) const;
 
   // Finished checkpoints (temporary directories of an interrupted save are skipped), by
   // increasing global step.

@@ -26,6 +26,7 @@ struct TrainerConfig {
   int64_t seed = 1024;
   bool amp = false;              // CUDA fp16 autocast + GradScaler (refused on CPU)
   std::string init_from;         // checkpoint dir or model.pt to initialise all weights from
+  bool init_classifier = true;   // init_from also sets the classifier (false: a fresh one)
   int target_num_multiplier = 0; // classes = speakers x this (0 = the loader's speed multiplier)
   double ddp_bucket_mb = 25.0;   // gradient all-reduce bucket size
   double ddp_timeout_seconds = 1800;
@@ -49,6 +50,9 @@ struct TrainerConfig {
     v("amp", amp, "mixed precision: CUDA fp16 autocast with a dynamic GradScaler (CUDA only)");
     v("init_from", init_from,
       "initialise model and classifier from this checkpoint dir or model.pt (fine-tuning)");
+    v("init_classifier", init_classifier,
+      "init_from also loads the classifier (loss.*); false: the model only, with a fresh "
+      "classifier for the new data's speakers (e.g. an imported WeSpeaker model)");
     v("target_num_multiplier", target_num_multiplier,
       "classifier classes = speakers x this (0 = from loader speed perturbation; 3 keeps a "
       "speed-perturbed pre-trained classifier's shape)");

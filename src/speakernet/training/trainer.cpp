@@ -73,19 +73,28 @@ std::string ShapeString(const torch::Tensor& t) {
 }
 }  // namespace
 
-StateDict LoadInitWeights(const std::string& path, const StateDict& expected) {
+StateDict LoadInitWeights(const std::string& path, const StateDict& expected,
+                          bool with_classifier) {
   const fs::path file = fs::is_directory(path) ? fs::path(path) / "model.pt" : fs::path(path);
   SN_CHECK(fs::exists(file), "trainer.init_from: '{}' does not exist", file.string());
   const StateDict source = LoadStateDictFile(file.string());
   std::map<std::string, torch::Tensor> by_name(source.begin(), source.end());
   std::vector<std::string> errors;
   StateDict out;
+  const auto is_classifier = [](const std::string& n) {
+    return n.rfind(kClassifierPrefix, 0) == 0;
+  };
   for (const auto& [name, tensor] : expected) {
+    if (!with_classifier && is_classifier(name)) {
+      out.emplace_back(name, tensor);
+      continue;
+    }
     auto it = by_name.find(name);
     if (it == by_name.end()) {
       errors.push_back(fmt::format("missing key '{}'{}", name,
-                                   name.rfind(kClassifierPrefix, 0) == 0
-                                       ? " (a classifier of another loss.method?)"
+                                   is_classifier(name)
+                                       ? " (a classifier of another loss.method, or none: "
+                                         "trainer.init_classifier=false starts a fresh one)"
                                        : ""));
       continue;
     }
@@ -101,6 +110,7 @@ StateDict LoadInitWeights(const std::string& path, const StateDict& expected) {
     by_name.erase(it);
   }
   for (const auto& [name, tensor] : by_name) {
+    if (!with_classifier && is_classifier(name)) continue;
     errors.push_back(fmt::format("unexpected key '{}'", name));
   }
   if (!errors.empty()) {
@@ -310,8 +320,11 @@ TrainSummary Trainer::Run(const std::string& resume) {
              "exp dir '{}' already has checkpoints: pass --resume to continue it, or choose a new --exp",
              s.exp_dir);
     if (!cfg.trainer.init_from.empty()) {
-      s.LoadFullStateDict(LoadInitWeights(cfg.trainer.init_from, s.FullStateDict()));
-      spdlog::info("train: initialised model and classifier from {}", cfg.trainer.init_from);
+      s.LoadFullStateDict(LoadInitWeights(cfg.trainer.init_from, s.FullStateDict(),
+                                          cfg.trainer.init_classifier));
+      spdlog::info("train: initialised the model{} from {}",
+                   cfg.trainer.init_classifier ? " and the classifier" : " (fresh classifier)",
+                   cfg.trainer.init_from);
     }
   } else {
     const std::string ckpt = resume == "latest" ? s.checkpointer->Latest().value_or("") : resume;

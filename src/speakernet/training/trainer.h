@@ -45,7 +45,10 @@ class Trainer {
 // Initial weights for fine-tuning (trainer.init_from, spec §6): reads `path` (a checkpoint dir or
 // a model.pt state-dict file) and returns its tensors in the order and names of `expected` (the
 // full model + classifier state). Missing, unexpected or mis-shaped keys are errors naming the
-// key (a classifier with another number of classes is reported as loss.weight).
-StateDict LoadInitWeights(const std::string& path, const StateDict& expected);
+// key (a classifier with another number of classes is reported as loss.weight). Without
+// `with_classifier` the classifier (loss.*) entries of `expected` are returned as they are and
+// those of the file are ignored (fine-tuning on other speakers with a fresh classifier).
+StateDict LoadInitWeights(const std::string& path, const StateDict& expected,
+                          bool with_classifier = true);
 
 }  // namespace speakernet
