@@ -84,6 +84,7 @@ StateDict LoadInitWeights(const std::string& path, const StateDict& expected,
   const auto is_classifier = [](const std::string& n) {
     return n.rfind(kClassifierPrefix, 0) == 0;
   };
+  bool missing_classifier = false;
   for (const auto& [name, tensor] : expected) {
     if (!with_classifier && is_classifier(name)) {
       out.emplace_back(name, tensor);
@@ -91,11 +92,10 @@ StateDict LoadInitWeights(const std::string& path, const StateDict& expected,
     }
     auto it = by_name.find(name);
     if (it == by_name.end()) {
-      errors.push_back(fmt::format("missing key '{}'{}", name,
-                                   is_classifier(name)
-                                       ? " (a classifier of another loss.method, or none: "
-                                         "trainer.init_classifier=false starts a fresh one)"
-                                       : ""));
+      missing_classifier = missing_classifier || is_classifier(name);
+      errors.push_back(
+          fmt::format("missing key '{}'{}", name,
+                      is_classifier(name) ? " (a classifier of another loss.method?)" : ""));
       continue;
     }
     if (it->second.sizes() != tensor.sizes()) {
@@ -116,6 +116,10 @@ StateDict LoadInitWeights(const std::string& path, const StateDict& expected,
   if (!errors.empty()) {
     std::string msg;
     for (const auto& e : errors) msg += "\n  " + e;
+    if (missing_classifier) {
+      msg += "\n(to fine-tune without the file's classifier, e.g. on other speakers, pass "
+             "--trainer.init_classifier=false: the model only, with a fresh classifier)";
+    }
     Fail(fmt::format("trainer.init_from '{}': {} error(s):{}", file.string(), errors.size(), msg));
   }
   return out;
@@ -322,9 +326,12 @@ TrainSummary Trainer::Run(const std::string& resume) {
     if (!cfg.trainer.init_from.empty()) {
       s.LoadFullStateDict(LoadInitWeights(cfg.trainer.init_from, s.FullStateDict(),
                                           cfg.trainer.init_classifier));
-      spdlog::info("train: initialised the model{} from {}",
-                   cfg.trainer.init_classifier ? " and the classifier" : " (fresh classifier)",
-                   cfg.trainer.init_from);
+      if (cfg.trainer.init_classifier) {
+        spdlog::info("train: initialised model and classifier from {}", cfg.trainer.init_from);
+      } else {
+        spdlog::info("train: initialised the model from {} (fresh classifier)",
+                     cfg.trainer.init_from);
+      }
     }
   } else {
     const std::string ckpt = resume == "latest" ? s.checkpointer->Latest().value_or("") : resume;
