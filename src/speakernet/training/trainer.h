@@ -15,12 +15,12 @@
 namespace speakernet {
 
 struct TrainSummary {
-  int64_t steps = 0;       // optimizer steps taken in this run
-  double last_loss = 0;    // mean loss over the last report interval
+  int64_t steps = 0;     // optimizer steps taken in this run
+  double last_loss = 0;  // mean loss over the last report interval
   double last_accuracy = 0;
   double valid_loss = -1;  // last validation (-1 = no validation split)
   double valid_accuracy = -1;
-  std::string last_checkpoint;  // rank 0 only
+  std::string last_checkpoint;     // rank 0 only
   double rank_max_difference = 0;  // multi-process: max |parameter - rank 0's| at the end
 };
 
@@ -36,9 +36,7 @@ class Trainer {
   TrainSummary Run(const std::string& resume = "");
 
  private:
-  std::pair<double, double> Validate();  // (mean loss, accuracy)
-  void ValidationPhase(int64_t epoch, int64_t iter, int64_t global_step, TrainSummary* summary);
-  struct State;
+  struct State;  // the components and progress of a run, and its phases (trainer.cpp)
   std::unique_ptr<State> state_;
 };
 
