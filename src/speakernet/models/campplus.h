@@ -28,6 +28,7 @@ class CamBnReluImpl : public torch::nn::Module {
  public:
   CamBnReluImpl(int64_t channels, bool relu = true, bool affine = true);
   torch::Tensor forward(const torch::Tensor& x);
+  bool relu() const { return relu_; }
 
   SyncBatchNorm1d batchnorm{nullptr};
 
@@ -90,6 +91,7 @@ class CamTdnnImpl : public torch::nn::Module {
   CamTdnnImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool bn_first,
               bool relu = true, bool affine = true);
   torch::Tensor forward(const torch::Tensor& x);
+  bool bn_first() const { return bn_first_; }
 
   torch::nn::Conv1d linear{nullptr};
   CamBnRelu nonlinear{nullptr};

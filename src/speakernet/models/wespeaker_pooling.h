@@ -26,6 +26,8 @@ class TemporalStatsPooling : public WeSpeakerPooling {
   TemporalStatsPooling(int64_t input_dim, bool mean, bool std);
   torch::Tensor forward(const torch::Tensor& x) override;
   int64_t OutputDim() const override { return input_dim_ * ((mean_ ? 1 : 0) + (std_ ? 1 : 0)); }
+  bool has_mean() const { return mean_; }
+  bool has_std() const { return std_; }
 
  private:
   int64_t input_dim_;
@@ -41,6 +43,7 @@ class AttentiveStatsPooling : public WeSpeakerPooling {
   AttentiveStatsPooling(int64_t input_dim, int64_t bottleneck_dim, bool global_context_att);
   torch::Tensor forward(const torch::Tensor& x) override;
   int64_t OutputDim() const override { return 2 * input_dim_; }
+  bool global_context_att() const { return global_context_att_; }
 
   torch::nn::Conv1d linear1{nullptr};
   torch::nn::Conv1d linear2{nullptr};

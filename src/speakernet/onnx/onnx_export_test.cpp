@@ -53,7 +53,9 @@ TEST(SherpaMismatches, NamesEachDifference) {
 TrainedModel Tiny(const std::string& type, const std::string& pooling) {
   TrainedModel m;
   m.config.model.type = type;
-  m.config.model.pooling.type = pooling;
+  const bool wespeaker =
+      type == "wespeaker_resnet" || type == "wespeaker_ecapa" || type == "campplus";
+  m.config.model.pooling.type = wespeaker ? "multi_head" : pooling;
   m.config.model.pooling.num_head = 2;
   m.config.model.pooling.hidden_size = 8;
   m.config.model.feat_dim = 24;
@@ -66,6 +68,21 @@ TrainedModel Tiny(const std::string& type, const std::string& pooling) {
   m.config.model.repvgg.name = "RepVGG-A0";
   m.config.model.repvgg.num_blocks = {1, 1, 1, 1};
   m.config.model.repvgg.planes = {4, 8, 8, 8};
+  m.config.model.wespeaker_resnet.layers = {1, 1, 1, 1};
+  m.config.model.wespeaker_resnet.m_channels = 4;
+  m.config.model.wespeaker_resnet.block = pooling == "TAP" ? "bottleneck" : "basic";
+  m.config.model.wespeaker_resnet.two_emb_layer = pooling == "TAP";
+  m.config.model.wespeaker_resnet.pooling.type = type == "wespeaker_resnet" ? pooling : "TSTP";
+  m.config.model.wespeaker_ecapa.channels = 16;
+  m.config.model.wespeaker_ecapa.conv_out_channels = 24;
+  m.config.model.wespeaker_ecapa.emb_bn = true;
+  m.config.model.wespeaker_ecapa.pooling.bottleneck_dim = 8;
+  m.config.model.wespeaker_ecapa.pooling.global_context_att = pooling == "ASTP_GLOB";
+  m.config.model.campplus.m_channels = 4;
+  m.config.model.campplus.init_channels = 8;
+  m.config.model.campplus.growth_rate = 4;
+  m.config.model.campplus.bn_size = 2;
+  m.config.model.campplus.dense_layers = {1, 2, 1};
   m.config.features.fbank.num_bins = 24;
   m.model = CreateModel(m.config.model);
   if (type == "repvgg") SwitchToDeploy(*m.model);
@@ -77,9 +94,11 @@ TrainedModel Tiny(const std::string& type, const std::string& pooling) {
 TEST(ExportOnnx, EveryFamilyAndPoolingPassesTheChecker) {
   test::ScratchDir dir("onnx_export_test");
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"resnet", "multi_head"},       {"resnet", "statistics"},     {"resnet", "attentive"},
-      {"resnet", "multi_resolution"}, {"ecapa", "channel_context"}, {"xvector", "statistics"},
-      {"repvgg", "multi_head"}};
+      {"resnet", "multi_head"},         {"resnet", "statistics"},     {"resnet", "attentive"},
+      {"resnet", "multi_resolution"},   {"ecapa", "channel_context"}, {"xvector", "statistics"},
+      {"repvgg", "multi_head"},         {"wespeaker_resnet", "TSTP"}, {"wespeaker_resnet", "TAP"},
+      {"wespeaker_resnet", "TSDP"},     {"wespeaker_resnet", "ASTP"}, {"wespeaker_ecapa", "ASTP"},
+      {"wespeaker_ecapa", "ASTP_GLOB"}, {"campplus", "TSTP"}};
   for (const auto& [type, pooling] : cases) {
     for (const std::string input : {"waveform", "features"}) {
       SCOPED_TRACE(type + " " + pooling + " " + input);
