@@ -31,6 +31,11 @@ for package in onnxruntime-node sherpa-onnx-node; do
     exit 77
   fi
 done
+if "$bin" export --exp /nonexistent --onnx "$work/x.onnx" 2>&1 | grep -q "without the ONNX library"; then
+  [[ ${CI:-} == true ]] && fail "speakernet was built without libonnx-dev"
+  echo "SKIP: speakernet was built without libonnx-dev"
+  exit 77
+fi
 
 cli_test_tone_corpus "$work/train"
 run "test wavs" "$py" - "$work/test" <<'PY'

@@ -59,6 +59,7 @@ void AddExportCommand(CLI::App& app) {
     SN_CHECK(!args->out.empty() || !args->onnx.empty(),
              "export: give --out (state dict) or --onnx (ONNX file)");
     if (!args->onnx.empty()) {
+      RequireOnnx();  // before loading anything
       const TrainedModel m = LoadTrainedModel(args->exp, args->checkpoint, /*deploy=*/true);
       const OnnxExportSummary s = ExportOnnx(m, args->onnx, args->onnx_options);
       spdlog::info("export: {} -> {} ({} input, {} nodes, {} constants, {} bytes)", m.source,

@@ -95,8 +95,15 @@ void AddSherpaMetadata(OnnxGraph& g, const TrainedModel& m, const OnnxExportOpti
 
 }  // namespace
 
+void RequireOnnx() {
+  SN_CHECK(OnnxAvailable(),
+           "ONNX export is not available: speakernet was built without the ONNX library "
+           "(Debian: libonnx-dev; tools/setup.sh installs it), rebuild after installing it");
+}
+
 OnnxExportSummary ExportOnnx(const TrainedModel& m, const std::string& path,
                              const OnnxExportOptions& options) {
+  RequireOnnx();
   options.Validate();
   const FrontEndConfig& features = m.config.features;
   const bool waveform = options.input == "waveform";

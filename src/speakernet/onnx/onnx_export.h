@@ -55,6 +55,9 @@ struct OnnxExportSummary {
 // snip_edges is true; sherpa-onnx uses false"). Empty when they match.
 std::vector<std::string> SherpaMismatches(const FrontEndConfig& features);
 
+// Throws (saying what to install) when speakernet was built without the ONNX library.
+void RequireOnnx();
+
 // Writes `model` (a RepVGG must be deployed: load it with deploy = true) to `path` atomically.
 OnnxExportSummary ExportOnnx(const TrainedModel& model, const std::string& path,
                              const OnnxExportOptions& options);

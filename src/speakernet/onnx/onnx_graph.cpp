@@ -10,6 +10,8 @@
 
 namespace speakernet {
 
+bool OnnxAvailable() { return true; }
+
 struct OnnxGraph::Impl {
   onnx::ModelProto model;
   onnx::GraphProto* graph = nullptr;

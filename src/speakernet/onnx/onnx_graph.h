@@ -18,6 +18,10 @@ namespace speakernet {
 
 inline constexpr int64_t kOnnxOpset = 13;
 
+// False when speakernet was built without the ONNX library (libonnx-dev): every OnnxGraph then
+// throws an Error saying so.
+bool OnnxAvailable();
+
 // One node attribute: int, float, ints, floats or string.
 struct OnnxAttr {
   std::string name;

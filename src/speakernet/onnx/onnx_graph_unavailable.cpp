@@ -6,6 +6,8 @@ namespace speakernet {
 
 struct OnnxGraph::Impl {};
 
+bool OnnxAvailable() { return false; }
+
 OnnxGraph::OnnxGraph(const std::string&) {
   Fail(
       "ONNX export is not available: speakernet was built without the ONNX library "
