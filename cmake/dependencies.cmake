@@ -52,8 +52,11 @@ find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
   # pch_defines/time_macros let ccache cache translation units that use the PCH; BASEDIR and
   # NOHASHDIR make hits independent of where the checkout lives (CI clones to a new folder).
+  # Not include_file_mtime/ctime: with them ccache also caches a compile during which a source
+  # or header changed (a checkout or rebase under a running build), and a later build got the
+  # object of the old source for the new one (seen: a stale embedder.cpp.o, segfaults).
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
-      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_SLOPPINESS=pch_defines,time_macros
       CCACHE_BASEDIR=${CMAKE_SOURCE_DIR} CCACHE_NOHASHDIR=1
       ${CCACHE_PROGRAM})
   message(STATUS "speakernet: using ccache ${CCACHE_PROGRAM}")
