@@ -23,20 +23,7 @@ cli_test_init onnx_cli "$@"
 cli_test_require_python numpy
 export OMP_NUM_THREADS=1
 
-node_dir=$src/tests/node
-for package in onnxruntime-node sherpa-onnx-node; do
-  if ! command -v node >/dev/null || [[ ! -d $node_dir/node_modules/$package ]]; then
-    message="node or $node_dir/node_modules/$package is missing (tools/setup.sh installs them)"
-    [[ ${CI:-} == true ]] && fail "$message"
-    echo "SKIP: $message"
-    exit 77
-  fi
-done
-if "$bin" export --exp /nonexistent --onnx "$work/x.onnx" 2>&1 | grep -q "without the ONNX library"; then
-  [[ ${CI:-} == true ]] && fail "speakernet was built without libonnx-dev"
-  echo "SKIP: speakernet was built without libonnx-dev"
-  exit 77
-fi
+cli_test_require_onnx_runtimes  # sets node_dir
 
 # --- data: a training corpus and test wavs of several lengths ----------------------------------
 cli_test_tone_corpus "$work/train"

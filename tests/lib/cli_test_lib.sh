@@ -159,3 +159,23 @@ cli_test_tiny_train() {
     --trainer.ckpt_interval_minutes=0 --loader.batch_size=4 --loader.chunk_seconds=0.5
     --loader.num_workers=1 --runtime.threads=1 "$@")
 }
+
+# cli_test_require_onnx_runtimes: node with onnxruntime-node and sherpa-onnx-node in tests/node
+# (set as node_dir) and a speakernet built with libonnx-dev; exit 77 (skip) without them, but
+# under CI=true a missing runtime or library is a failure.
+cli_test_require_onnx_runtimes() {
+  node_dir=$src/tests/node
+  for package in onnxruntime-node sherpa-onnx-node; do
+    if ! command -v node >/dev/null || [[ ! -d $node_dir/node_modules/$package ]]; then
+      message="node or $node_dir/node_modules/$package is missing (tools/setup.sh installs them)"
+      [[ ${CI:-} == true ]] && fail "$message"
+      echo "SKIP: $message"
+      exit 77
+    fi
+  done
+  if "$bin" export --exp /nonexistent --onnx "$work/x.onnx" 2>&1 | grep -q "without the ONNX library"; then
+    [[ ${CI:-} == true ]] && fail "speakernet was built without libonnx-dev"
+    echo "SKIP: speakernet was built without libonnx-dev"
+    exit 77
+  fi
+}
