@@ -3,9 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
-#include <ctime>
 #include <fstream>
 #include <limits>
 #include <random>
@@ -219,22 +217,6 @@ TEST(CosineScoring, ReadScoresErrorsNameFileAndLine) {
   expect_error("a b 0.1\na c 0.2 maybe\n", "4th column");
   expect_error("a b 0.1\na c\n", "at least");
   expect_error("a b 0.1\na c nan\n", "bad score");
-}
-
-// VoxCeleb1-E-clean sized scoring: 579,818 trials over 150k x 256 embeddings.
-TEST(CosineScoring, SpeedOnVoxCelebESizedList) {
-  const EmbeddingTable table = RandomTable(150000, 256, 5);
-  const std::vector<Trial> trials = RandomTrials(150000, 579818, 6);
-  const auto start = std::chrono::steady_clock::now();
-  const std::clock_t cpu_start = std::clock();
-  const std::vector<double> scores = CosineScores(table, trials);
-  const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("CosineScores: %zu trials over %zu x %lld embeddings: %.3f s wall, %.3f s CPU\n",
-              trials.size(), table.size(), static_cast<long long>(table.dim()), secs, cpu);
-  EXPECT_EQ(scores.size(), trials.size());
-  EXPECT_LT(cpu, 5.0);  // target < 1 s; loose because the build machine is shared
 }
 
 }  // namespace
