@@ -20,7 +20,12 @@ add_library(speakernet_shared SHARED ${CMAKE_SOURCE_DIR}/cmake/shared_anchor.cpp
 target_link_libraries(speakernet_shared PRIVATE
     "-Wl,--whole-archive" ${speakernet_layers} "-Wl,--no-whole-archive")
 target_link_options(speakernet_shared PRIVATE
-    "-Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/libspeakernet.map" "-Wl,--no-undefined")
+    "-Wl,--version-script=${CMAKE_SOURCE_DIR}/cmake/libspeakernet.map")
+# Every symbol resolved at link time, except in sanitizer builds: there the sanitizer runtime
+# (__asan_*, __sancov_*) comes with the executable that loads the library.
+if(NOT SPEAKERNET_SANITIZE)
+  target_link_options(speakernet_shared PRIVATE "-Wl,--no-undefined")
+endif()
 set_property(TARGET speakernet_shared APPEND PROPERTY LINK_DEPENDS
              ${CMAKE_SOURCE_DIR}/cmake/libspeakernet.map)
 if(SPEAKERNET_LIBSTDCXX)  # see speakernet_runtime_defaults: the system libstdc++ binds first

@@ -1,5 +1,5 @@
 # Hardening builds (docs/robustness.md). Both apply to every target of the build directory, so use
-# a separate one (tools/build.sh --sanitize -> build-sanitize, tools/fuzz.sh -> build-fuzz); the
+# a separate one (tools/build.sh --sanitize and tools/fuzz.sh -> build-sanitize); the
 # normal build is unchanged.
 #   SPEAKERNET_SANITIZE: AddressSanitizer + UndefinedBehaviorSanitizer (GCC or Clang). Undefined
 #     behaviour aborts (no recovery), so a test that triggers it fails.

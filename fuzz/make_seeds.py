@@ -3,7 +3,7 @@
 
 Run from the repository root with Debian's python3 (numpy, torch) and sox installed:
     /usr/bin/python3 fuzz/make_seeds.py
-The model_package seed is a real .snm (see tools/fuzz.sh --seed-snm); it is not made here.
+The model_package seed is a real .snm made by the speakernet binary: fuzz/make_snm_seed.sh.
 """
 import io
 import os
@@ -122,8 +122,39 @@ def torch_save():
     put("torch_save", "shared", save({"a": torch.arange(4.0), "b": torch.arange(4.0)[1:]}))
 
 
+def wespeaker_release():
+    """config.yaml @@ avg_model.pt. The weights are a few small tensors with a release's names
+    (the reader maps names; it does not build the model), so the seeds stay small."""
+    def release(name, model, model_args, fbank=None, projection="arc_margin", extra=""):
+        fbank = fbank or "    num_mel_bins: 80\n    frame_shift: 10\n    frame_length: 25\n    dither: 1.0\n"
+        args = "".join("  %s: %s\n" % kv for kv in model_args.items())
+        text = ("exp_dir: exp/x\ngpus: '[0,1]'\nmodel: %s\nmodel_init: null\nmodel_args:\n%s"
+                "dataset_args:\n  num_frms: 200\n  resample_rate: 16000\n  fbank_args:\n%s"
+                "projection_args:\n  project_type: %s\n  scale: 32.0\n  embed_dim: 256\n"
+                "margin_update:\n  initial_margin: 0.0\n  final_margin: 0.2\n%s"
+                % (model, args, fbank, projection, extra))
+        weights = {"module.front.conv1.weight": torch.ones(2, 1, 3, 3),
+                   "module.front.bn1.running_mean": torch.zeros(2),
+                   "module.conv.weight": torch.ones(4, 2, 1),
+                   "module.projection.weight": torch.ones(3, 256)}
+        buf = io.BytesIO()
+        torch.save(weights, buf)
+        put("wespeaker_release", name, text.encode() + b"@@\n" + buf.getvalue())
+    release("resnet34", "ResNet34", {"feat_dim": 80, "embed_dim": 256, "pooling_func": "TSTP",
+                                     "two_emb_layer": "false"})
+    release("ecapa", "ECAPA_TDNN_GLOB_c512", {"feat_dim": 80, "embed_dim": 192,
+                                              "pooling_func": "ASTP", "emb_bn": "false"},
+            projection="add_margin")
+    release("campplus", "CAMPPlus", {"feat_dim": 80, "embed_dim": 512, "growth_rate": 32,
+                                     "bn_size": 4, "init_channels": 128,
+                                     "config_str": "batchnorm-relu"},
+            fbank="    num_mel_bins: 80\n", projection="softmax")
+    put("wespeaker_release", "config_only", "model: ResNet293\nmodel_args: {feat_dim: 40}\n"
+        "dataset_args: {fbank_args: {num_mel_bins: 40}}\n")
+
+
 if __name__ == "__main__":
-    for fn in (trials, kaldi, npy, config, audio, data_dir, torch_save):
+    for fn in (trials, kaldi, npy, config, audio, data_dir, torch_save, wespeaker_release):
         fn()
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(ROOT) for f in fs)
     print("seeds written under %s (%d bytes)" % (ROOT, total))

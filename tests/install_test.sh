@@ -20,6 +20,12 @@ cli_test_require cmake cc pkg-config
 cli_test_require_python numpy
 build=$(cd "$(dirname "$bin")/.." && pwd)
 prefix=$work/prefix
+# A sanitizer build (tools/build.sh --sanitize) is not for installing: its library needs the
+# sanitizer runtime that only its own executables link, so a downstream program cannot link it.
+if grep -Eq '^SPEAKERNET_(SANITIZE|FUZZ):BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+  echo "SKIP: $build is a sanitizer build (its library is not installable)"
+  exit 77
+fi
 
 # --- install ----------------------------------------------------------------------------------
 run "cmake --install" cmake --install "$build" --prefix "$prefix"

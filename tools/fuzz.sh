@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/, Clang, ASan + UBSan) in ./build-fuzz and runs each one for
+# Builds the libFuzzer targets (fuzz/, Clang, ASan + UBSan) in ./build-sanitize and runs each one for
 # a bounded time, starting from its seed corpus fuzz/corpus/<target>/ (new inputs go to
-# build-fuzz/corpus/<target>/, findings to build-fuzz/artifacts/). See docs/robustness.md.
+# build-sanitize/corpus/<target>/, findings to build-sanitize/artifacts/). See docs/robustness.md.
 #
-#   tools/fuzz.sh                  light targets (all but model_package), 30 s each
-#   tools/fuzz.sh --all            also model_package_fuzzer (builds the whole library with Clang)
+#   tools/fuzz.sh                  light targets (all but model_package, wespeaker_release), 30 s each
+#   tools/fuzz.sh --all            also the heavy targets model_package_fuzzer and
+#                                  wespeaker_release_fuzzer (they build the whole library with Clang)
 #   tools/fuzz.sh --time 600 --all the longer run (10 min per target)
-#   tools/fuzz.sh --ci             CI: light targets 10 s each + the sanitized unit tests of the
-#                                  torch-free layers (common, kaldi_io, audio, scoring_core)
+#   tools/fuzz.sh --ci             CI: the whole sanitized build (tools/build.sh --sanitize), its
+#                                  full test suite, then every target (light and heavy) 10 s each
 #   tools/fuzz.sh --only npy_fuzzer --time 60
 # Exits non-zero on a finding (crash, sanitizer report, leak, timeout, out-of-memory) and prints
 # the executions per target. SPEAKERNET_JOBS sets the build parallelism.
@@ -18,47 +19,46 @@ while (($#)); do
   case "$1" in
     --time) seconds=$2; shift 2 ;;
     --all) all=1; shift ;;
-    --ci) ci=1; seconds=10; shift ;;
+    --ci) ci=1; all=1; seconds=10; shift ;;
     --only) only=$2; shift 2 ;;
     *) echo "usage: tools/fuzz.sh [--time SECONDS] [--all] [--ci] [--only TARGET]" >&2; exit 2 ;;
   esac
 done
-jobs=${SPEAKERNET_JOBS:-$(nproc)}
 light=(trials_fuzzer kaldi_fuzzer npy_fuzzer config_fuzzer audio_fuzzer data_dir_fuzzer torch_save_fuzzer)
+heavy=(model_package_fuzzer wespeaker_release_fuzzer)
 targets=("${light[@]}")
-((all)) && targets+=(model_package_fuzzer)
+((all)) && targets+=("${heavy[@]}")
 [[ -n $only ]] && targets=("$only")
-tests=(common_test kaldi_io_test audio_test scoring_core_test)
 
 start=$(date +%s)
-mkdir -p build-fuzz
-cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DSPEAKERNET_FUZZ=ON \
-  -DSPEAKERNET_BUILD_BENCH=OFF > build-fuzz/cmake.log
-build_targets=("${targets[@]}")
-((ci)) && build_targets+=("${tests[@]}")
-cmake --build build-fuzz -j "$jobs" --target "${build_targets[@]}"
+if ((ci)); then
+  bash tools/build.sh --sanitize  # everything: library, CLI, tests, fuzz targets
+else
+  # Only the fuzz targets (and what they link) of the sanitized build.
+  SPEAKERNET_TARGETS="${targets[*]}" bash tools/build.sh --sanitize
+fi
 echo "fuzz: built in $(( $(date +%s) - start )) s"
 
 if ((ci)); then
-  regex="^($(IFS='|'; echo "${tests[*]}"))\$"
-  ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-fuzz -R "$regex" --output-on-failure -j 2
+  # Leak checking is off for the tests: LibTorch keeps global allocations alive until exit.
+  ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-sanitize --output-on-failure -j 2
+  echo "fuzz: sanitized build and tests done in $(( $(date +%s) - start )) s"
 fi
 
-mkdir -p build-fuzz/artifacts
+mkdir -p build-sanitize/artifacts
 # Leaks inside system libraries that speakernet cannot free (fuzz/lsan.supp says which and why).
 export LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 total=0 failed=()
 for t in "${targets[@]}"; do
   name=${t%_fuzzer}
-  work=build-fuzz/corpus/$name
+  work=build-sanitize/corpus/$name
   mkdir -p "$work"
-  log=build-fuzz/$t.log
+  log=build-sanitize/$t.log
   # -rss_limit_mb/-malloc_limit_mb: a reader that trusts a size field and allocates gigabytes is
   # a finding. -timeout: one input may not take longer than 10 s.
-  if build-fuzz/fuzz/$t "$work" "fuzz/corpus/$name" -max_total_time="$seconds" -timeout=10 \
+  if build-sanitize/fuzz/$t "$work" "fuzz/corpus/$name" -max_total_time="$seconds" -timeout=10 \
       -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
-      -artifact_prefix="build-fuzz/artifacts/$name-" > "$log" 2>&1; then
+      -artifact_prefix="build-sanitize/artifacts/$name-" > "$log" 2>&1; then
     status=ok
   else
     status=FINDING
@@ -70,7 +70,7 @@ for t in "${targets[@]}"; do
 done
 echo "fuzz: $total executions in total"
 if ((${#failed[@]})); then
-  for t in "${failed[@]}"; do tail -40 "build-fuzz/$t.log"; done
-  echo "fuzz: FINDINGS in ${failed[*]} (inputs under build-fuzz/artifacts/)" >&2
+  for t in "${failed[@]}"; do tail -40 "build-sanitize/$t.log"; done
+  echo "fuzz: FINDINGS in ${failed[*]} (inputs under build-sanitize/artifacts/)" >&2
   exit 1
 fi

@@ -151,5 +151,26 @@ TEST(WeSpeakerRelease, UnknownArchitecturesAndKeysAreNamed) {
   ExpectError(dir, "model_args: {}\n", "no 'model' key");
 }
 
+// Found by wespeaker_release_fuzzer: a section that is not a mapping (here `dataset_args` a
+// scalar) made yaml-cpp throw its own exception from a subscript. Every section is checked.
+TEST(WeSpeakerRelease, SectionsThatAreNotMappingsAreNamed) {
+  test::ScratchDir dir("sn_wespeaker_release_sections");
+  ExpectError(dir, "model: CAMPPlus\ndataset_args:\n  num_frmsz 2\n",
+              "'dataset_args' must be a mapping");
+  ExpectError(dir, "model: ResNet34\nmodel_args: [1, 2]\n", "'model_args' must be a mapping");
+  ExpectError(dir, "model: ResNet34\ndataset_args: {fbank_args: 80}\n",
+              "'dataset_args.fbank_args' must be a mapping");
+  ExpectError(dir, "model: ResNet34\nprojection_args: arc\n",
+              "'projection_args' must be a mapping");
+  ExpectError(dir, "model: ResNet34\nmargin_update: [0.2]\n", "'margin_update' must be a mapping");
+  ExpectError(dir, "model: ResNet34\nmodel_args: {[a]: 1}\n", "key that is not a name");
+  ExpectError(dir, "model: [ResNet34]\n", "key 'model'");
+  // Absent or null sections keep WeSpeaker's defaults.
+  const WeSpeakerRelease r = ReadWeSpeakerReleaseConfig(
+      WriteConfig(dir, "model: ResNet34\nmodel_args:\ndataset_args: ~\n"));
+  EXPECT_EQ(r.fbank.num_mel_bins, 80);
+  EXPECT_EQ(r.model.type, "wespeaker_resnet");
+}
+
 }  // namespace
 }  // namespace speakernet

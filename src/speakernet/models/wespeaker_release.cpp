@@ -56,13 +56,23 @@ T Get(const YAML::Node& node, const std::string& file, const std::string& key) {
   }
 }
 
-// Every key of the map `node` must be in `known`.
+// The mapping `parent[key]` (`where` names it in errors): an empty one when absent or null,
+// anything else than a mapping fails.
+YAML::Node Mapping(const YAML::Node& parent, const char* key, const std::string& file,
+                   const std::string& where) {
+  const YAML::Node node = parent[key];
+  if (!node || node.IsNull()) return YAML::Node(YAML::NodeType::Map);
+  SN_CHECK(node.IsMap(), "{}: '{}' must be a mapping, got '{}'", file, where, YAML::Dump(node));
+  return node;
+}
+
+// Every key of the mapping `node` must be in `known`.
 void CheckKeys(const YAML::Node& node, const std::set<std::string>& known, const std::string& file,
                const std::string& where, const std::string& what) {
-  if (!node) return;
-  SN_CHECK(node.IsMap(), "{}: '{}' must be a mapping", file, where);
   for (const auto& kv : node) {
-    const auto key = kv.first.as<std::string>();
+    SN_CHECK(kv.first.IsScalar(), "{}: '{}' has a key that is not a name: '{}'", file, where,
+             YAML::Dump(kv.first));
+    const auto key = kv.first.Scalar();
     SN_CHECK(known.count(key) > 0, "{}: unknown key '{}.{}' for {} (known: {})", file, where, key,
              what, fmt::join(known, ", "));
   }
@@ -134,7 +144,6 @@ ModelConfig ModelFromYaml(const std::string& name, const YAML::Node& args,
 
 WeSpeakerFbankArgs FbankFromYaml(const YAML::Node& dataset, const std::string& file) {
   WeSpeakerFbankArgs f;
-  if (!dataset) return f;
   if (dataset["frontend"]) {
     const auto frontend = Get<std::string>(dataset["frontend"], file, "dataset_args.frontend");
     SN_CHECK(frontend == "fbank", "{}: dataset_args.frontend '{}' is not supported (only fbank)",
@@ -146,10 +155,9 @@ WeSpeakerFbankArgs FbankFromYaml(const YAML::Node& dataset, const std::string& f
     f.sample_rate = Get<int>(dataset["resample_rate"], file, "dataset_args.resample_rate");
   }
   if (dataset["num_frms"]) f.num_frms = Get<int64_t>(dataset["num_frms"], file, "num_frms");
-  const YAML::Node fb = dataset["fbank_args"];
+  const YAML::Node fb = Mapping(dataset, "fbank_args", file, "dataset_args.fbank_args");
   CheckKeys(fb, {"num_mel_bins", "frame_length", "frame_shift", "dither"}, file,
             "dataset_args.fbank_args", "the fbank front end");
-  if (!fb) return f;
   if (fb["num_mel_bins"]) f.num_mel_bins = Get<int>(fb["num_mel_bins"], file, "num_mel_bins");
   if (fb["frame_length"]) f.frame_length_ms = Get<double>(fb["frame_length"], file, "frame_length");
   if (fb["frame_shift"]) f.frame_shift_ms = Get<double>(fb["frame_shift"], file, "frame_shift");
@@ -159,13 +167,13 @@ WeSpeakerFbankArgs FbankFromYaml(const YAML::Node& dataset, const std::string& f
 
 WeSpeakerProjectionArgs ProjectionFromYaml(const YAML::Node& root, const std::string& file) {
   WeSpeakerProjectionArgs p;
-  const YAML::Node args = root["projection_args"];
-  if (args && args["project_type"]) {
+  const YAML::Node args = Mapping(root, "projection_args", file, "projection_args");
+  if (args["project_type"]) {
     p.project_type = Get<std::string>(args["project_type"], file, "projection_args.project_type");
   }
-  if (args && args["scale"]) p.scale = Get<double>(args["scale"], file, "projection_args.scale");
-  const YAML::Node margin = root["margin_update"];
-  if (margin && margin["final_margin"]) {
+  if (args["scale"]) p.scale = Get<double>(args["scale"], file, "projection_args.scale");
+  const YAML::Node margin = Mapping(root, "margin_update", file, "margin_update");
+  if (margin["final_margin"]) {
     p.final_margin = Get<double>(margin["final_margin"], file, "margin_update.final_margin");
   }
   return p;
@@ -184,10 +192,16 @@ WeSpeakerRelease ReadWeSpeakerReleaseConfig(const std::string& config_yaml) {
   SN_CHECK(root.IsMap() && root["model"], "{}: no 'model' key (the WeSpeaker architecture name)",
            config_yaml);
   WeSpeakerRelease r;
-  r.architecture = Get<std::string>(root["model"], config_yaml, "model");
-  r.model = ModelFromYaml(r.architecture, root["model_args"], config_yaml);
-  r.fbank = FbankFromYaml(root["dataset_args"], config_yaml);
-  r.projection = ProjectionFromYaml(root, config_yaml);
+  try {
+    r.architecture = Get<std::string>(root["model"], config_yaml, "model");
+    r.model = ModelFromYaml(r.architecture, Mapping(root, "model_args", config_yaml, "model_args"),
+                            config_yaml);
+    r.fbank =
+        FbankFromYaml(Mapping(root, "dataset_args", config_yaml, "dataset_args"), config_yaml);
+    r.projection = ProjectionFromYaml(root, config_yaml);
+  } catch (const YAML::Exception& e) {  // the checks above should leave none; a last guard
+    Fail(fmt::format("{}: cannot read the WeSpeaker config: {}", config_yaml, e.what()));
+  }
   SN_CHECK(r.fbank.num_mel_bins == r.model.feat_dim,
            "{}: dataset_args.fbank_args.num_mel_bins {} differs from model_args.feat_dim {}",
            config_yaml, r.fbank.num_mel_bins, r.model.feat_dim);
