@@ -10,16 +10,18 @@
 #   tools/fuzz.sh --ci             CI: the whole sanitized build (tools/build.sh --sanitize), its
 #                                  full test suite, then every target (light and heavy) 10 s each
 #   tools/fuzz.sh --only npy_fuzzer --time 60
+# Runs use a random seed, except --ci: seed 1, so that CI's short runs repeat what a local
+# `tools/fuzz.sh --ci` did (exploring belongs to the longer runs).
 # Exits non-zero on a finding (crash, sanitizer report, leak, timeout, out-of-memory) and prints
 # the executions per target. SPEAKERNET_JOBS sets the build parallelism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=30 all=0 ci=0 only=""
+seconds=30 all=0 ci=0 only="" seed=0
 while (($#)); do
   case "$1" in
     --time) seconds=$2; shift 2 ;;
     --all) all=1; shift ;;
-    --ci) ci=1; all=1; seconds=10; shift ;;
+    --ci) ci=1; all=1; seconds=10; seed=1; shift ;;
     --only) only=$2; shift 2 ;;
     *) echo "usage: tools/fuzz.sh [--time SECONDS] [--all] [--ci] [--only TARGET]" >&2; exit 2 ;;
   esac
@@ -52,11 +54,13 @@ total=0 failed=()
 for t in "${targets[@]}"; do
   name=${t%_fuzzer}
   work=build-sanitize/corpus/$name
+  # CI starts from the seeds alone, every time (a clean clone has no corpus of its own either).
+  ((ci)) && work=build-sanitize/corpus-ci/$name && rm -rf "$work"
   mkdir -p "$work"
   log=build-sanitize/$t.log
   # -rss_limit_mb/-malloc_limit_mb: a reader that trusts a size field and allocates gigabytes is
   # a finding. -timeout: one input may not take longer than 10 s.
-  if build-sanitize/fuzz/$t "$work" "fuzz/corpus/$name" -max_total_time="$seconds" -timeout=10 \
+  if build-sanitize/fuzz/$t "$work" "fuzz/corpus/$name" -max_total_time="$seconds" -seed="$seed" -timeout=10 \
       -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
       -artifact_prefix="build-sanitize/artifacts/$name-" > "$log" 2>&1; then
     status=ok

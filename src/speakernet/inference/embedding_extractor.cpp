@@ -255,6 +255,12 @@ struct Shard {
   int64_t index, begin, end;
 };
 
+int64_t Utterances(const std::vector<Shard>& shards) {
+  int64_t count = 0;
+  for (const Shard& s : shards) count += s.end - s.begin;
+  return count;
+}
+
 // Features of the utterances of the pending shards, computed in data-dir order by worker
 // threads (or inline with no workers), at most one shard ahead of the consumer so that memory
 // stays bounded by two shards of features.
@@ -359,6 +365,141 @@ class FeaturePipeline {
   std::vector<std::thread> threads_;
 };
 
+// The files of an extraction output directory.
+struct ExtractPaths {
+  explicit ExtractPaths(const std::string& out_dir)
+      // The scp names the ark by an absolute path, so that it reads from any working directory.
+      : ark(fs::absolute(fs::path(out_dir) / "embeddings.ark").string()),
+        scp((fs::path(out_dir) / "embeddings.scp").string()),
+        npy((fs::path(out_dir) / "embeddings.npy").string()),
+        utts((fs::path(out_dir) / "utts.txt").string()),
+        done((fs::path(out_dir) / "extract.done").string()),
+        shards((fs::path(out_dir) / "shards").string()) {}
+  std::string ark, scp, npy, utts, done, shards;
+};
+
+// Keeps the shards of an interrupted run with the same fingerprint; discards any others.
+void PrepareShardDir(const std::string& shard_dir, const std::string& fingerprint) {
+  if (ReadSmallFile(shard_dir + "/fingerprint") == fingerprint) return;
+  if (fs::exists(shard_dir)) {
+    spdlog::info("extract: discarding the shards in {} (another checkpoint, options or data)",
+                 shard_dir);
+  }
+  fs::remove_all(shard_dir);
+  MakeDirs(shard_dir);
+  WriteTextAtomically(shard_dir + "/fingerprint", fingerprint);
+}
+
+// The shards still to compute (complete ones are counted in stats.shards_skipped), at most
+// cfg.stop_after_shards of them when that is set.
+std::vector<Shard> PendingShards(const ExtractConfig& cfg, const std::vector<Utterance>& utts,
+                                 int64_t num_shards, int64_t dim, const std::string& shard_dir,
+                                 ExtractStats& stats) {
+  const int64_t n = static_cast<int64_t>(utts.size());
+  std::vector<Shard> pending;
+  for (int64_t k = 0; k < num_shards; ++k) {
+    const Shard s{k, k * cfg.shard_size, std::min(n, (k + 1) * cfg.shard_size)};
+    if (ShardComplete(ShardPath(shard_dir, k), utts, s.begin, s.end, dim)) {
+      ++stats.shards_skipped;
+    } else {
+      pending.push_back(s);
+    }
+  }
+  if (stats.shards_skipped > 0) {
+    spdlog::info("extract: resuming: {} of {} shards already done, {} utterances to go",
+                 stats.shards_skipped, num_shards, Utterances(pending));
+  }
+  if (cfg.stop_after_shards > 0 && static_cast<int64_t>(pending.size()) > cfg.stop_after_shards) {
+    pending.resize(cfg.stop_after_shards);
+  }
+  return pending;
+}
+
+// The embeddings of one shard's features, in shard order. Utterances of identical frame counts
+// are batched (sorted by length, so that they sit side by side); longer than max_frames ones
+// are split and averaged, alone. A failure names the utterance(s).
+std::vector<torch::Tensor> EmbedShard(const EmbeddingExtractor::Impl& m,
+                                      const std::vector<Utterance>& utts, const Shard& shard,
+                                      const std::vector<torch::Tensor>& feats, ExtractStats& stats,
+                                      ProgressMeter& progress) {
+  const ExtractConfig& cfg = m.extract;
+  const int64_t count = shard.end - shard.begin;
+  std::vector<torch::Tensor> embs(count);
+  std::vector<int64_t> order(count);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return feats[a].size(1) < feats[b].size(1); });
+  for (int64_t i = 0; i < count;) {
+    const int64_t frames = feats[order[i]].size(1);
+    int64_t j = i + 1;
+    if (frames > cfg.max_frames) {
+      int64_t passes = 0;
+      try {
+        embs[order[i]] = m.EmbedOne(feats[order[i]], &passes);
+      } catch (const std::exception& e) {
+        const Utterance& u = utts[shard.begin + order[i]];
+        Fail(fmt::format("extract: utterance '{}' ({}): {}", u.id, u.wav, e.what()));
+      }
+      stats.forward_passes += passes;
+    } else {
+      std::vector<torch::Tensor> batch{feats[order[i]]};
+      for (; j < count && j - i < cfg.batch_size && feats[order[j]].size(1) == frames; ++j) {
+        batch.push_back(feats[order[j]]);
+      }
+      torch::Tensor out;
+      try {
+        out = m.EmbedBatch(batch);
+      } catch (const std::exception& e) {
+        std::string ids;
+        for (int64_t t = i; t < j; ++t) ids += (t > i ? " " : "") + utts[shard.begin + order[t]].id;
+        Fail(fmt::format("extract: batch of {} frames ({}): {}", frames, ids, e.what()));
+      }
+      for (int64_t t = i; t < j; ++t) embs[order[t]] = out[t - i];
+      ++stats.forward_passes;
+    }
+    stats.largest_batch = std::max(stats.largest_batch, j - i);
+    progress.Advance(j - i);
+    i = j;
+  }
+  return embs;
+}
+
+void WriteShard(const std::string& path, const std::vector<Utterance>& utts, const Shard& shard,
+                const std::vector<torch::Tensor>& embs, int64_t dim) {
+  kaldi::ArkWriter writer(path, "");
+  for (int64_t i = 0; i < shard.end - shard.begin; ++i) {
+    const torch::Tensor e = embs[i].contiguous();
+    writer.WriteVector(utts[shard.begin + i].id, e.data_ptr<float>(), dim);
+  }
+  writer.Close();
+}
+
+// Merges the shards in data-dir order into the final ark/scp (and npy + utts.txt).
+void MergeShards(const ExtractPaths& paths, int64_t num_shards, int64_t n, int64_t dim,
+                 bool write_npy) {
+  kaldi::ArkWriter writer(paths.ark, paths.scp);
+  std::vector<float> all;
+  std::string utt_list;
+  if (write_npy) all.reserve(static_cast<size_t>(n * dim));
+  for (int64_t k = 0; k < num_shards; ++k) {
+    kaldi::ForEachInArk(ShardPath(paths.shards, k),
+                        [&](const std::string& key, const kaldi::FloatMatrix& e) {
+                          writer.WriteVector(key, e.data.data(), dim);
+                          if (write_npy) {
+                            all.insert(all.end(), e.data.begin(), e.data.end());
+                            utt_list += key + "\n";
+                          }
+                        });
+  }
+  SN_CHECK(writer.num_written() == n, "extract: the shards in {} hold {} of {} utterances",
+           paths.shards, writer.num_written(), n);
+  writer.Close();
+  if (write_npy) {
+    kaldi::WriteNpy(paths.npy, all.data(), {n, dim});
+    WriteTextAtomically(paths.utts, utt_list);
+  }
+}
+
 }  // namespace
 
 ExtractStats ExtractDataDir(const EmbeddingExtractor& extractor, const DataDir& data,
@@ -370,112 +511,29 @@ ExtractStats ExtractDataDir(const EmbeddingExtractor& extractor, const DataDir& 
   const int64_t dim = extractor.dim();
   ExtractStats stats;
   MakeDirs(out_dir);
-  // The scp names the ark by an absolute path, so that it reads from any working directory.
-  const std::string ark = fs::absolute(fs::path(out_dir) / "embeddings.ark").string();
-  const std::string scp = (fs::path(out_dir) / "embeddings.scp").string();
-  const std::string npy = (fs::path(out_dir) / "embeddings.npy").string();
-  const std::string done_path = (fs::path(out_dir) / "extract.done").string();
-  const std::string shard_dir = (fs::path(out_dir) / "shards").string();
+  const ExtractPaths paths(out_dir);
   const std::string fingerprint = Fingerprint(m, data);
 
-  if (ReadSmallFile(done_path) == fingerprint && fs::exists(ark) && fs::exists(scp) &&
-      (!cfg.write_npy || fs::exists(npy))) {
-    spdlog::info("extract: {} is up to date ({} embeddings); nothing to do", scp, n);
+  if (ReadSmallFile(paths.done) == fingerprint && fs::exists(paths.ark) && fs::exists(paths.scp) &&
+      (!cfg.write_npy || fs::exists(paths.npy))) {
+    spdlog::info("extract: {} is up to date ({} embeddings); nothing to do", paths.scp, n);
     stats.complete = stats.up_to_date = true;
     return stats;
   }
   // From here on the final files may be replaced: they are no longer "done".
-  fs::remove(done_path);
-  if (ReadSmallFile(shard_dir + "/fingerprint") != fingerprint) {
-    if (fs::exists(shard_dir)) {
-      spdlog::info("extract: discarding the shards in {} (another checkpoint, options or data)",
-                   shard_dir);
-    }
-    fs::remove_all(shard_dir);
-    MakeDirs(shard_dir);
-    WriteTextAtomically(shard_dir + "/fingerprint", fingerprint);
-  }
+  fs::remove(paths.done);
+  PrepareShardDir(paths.shards, fingerprint);
 
-  std::vector<Shard> pending;
   const int64_t num_shards = (n + cfg.shard_size - 1) / cfg.shard_size;
-  int64_t pending_utts = 0;
-  for (int64_t k = 0; k < num_shards; ++k) {
-    const Shard s{k, k * cfg.shard_size, std::min(n, (k + 1) * cfg.shard_size)};
-    if (ShardComplete(ShardPath(shard_dir, k), utts, s.begin, s.end, dim)) {
-      ++stats.shards_skipped;
-    } else {
-      pending.push_back(s);
-      pending_utts += s.end - s.begin;
-    }
-  }
-  if (stats.shards_skipped > 0) {
-    spdlog::info("extract: resuming: {} of {} shards already done, {} utterances to go",
-                 stats.shards_skipped, num_shards, pending_utts);
-  }
-  if (cfg.stop_after_shards > 0 && static_cast<int64_t>(pending.size()) > cfg.stop_after_shards) {
-    pending.resize(cfg.stop_after_shards);
-    pending_utts = 0;
-    for (const Shard& s : pending) pending_utts += s.end - s.begin;
-  }
-
+  const std::vector<Shard> pending = PendingShards(cfg, utts, num_shards, dim, paths.shards, stats);
   {
-    ProgressMeter progress("extract", pending_utts, "utts");
+    ProgressMeter progress("extract", Utterances(pending), "utts");
     FeaturePipeline pipeline(m, utts, pending, cfg.num_workers);
     for (size_t k = 0; k < pending.size(); ++k) {
-      const Shard& shard = pending[k];
-      std::vector<torch::Tensor> feats = pipeline.TakeShard(k);
-      const int64_t count = shard.end - shard.begin;
-      std::vector<torch::Tensor> embs(count);
-      // Sorted by length, so that utterances of identical frame counts sit side by side.
-      std::vector<int64_t> order(count);
-      std::iota(order.begin(), order.end(), int64_t{0});
-      std::stable_sort(order.begin(), order.end(),
-                       [&](int64_t a, int64_t b) { return feats[a].size(1) < feats[b].size(1); });
-      for (int64_t i = 0; i < count;) {
-        const int64_t frames = feats[order[i]].size(1);
-        if (frames > cfg.max_frames) {  // split and averaged, alone
-          int64_t passes = 0;
-          try {
-            embs[order[i]] = m.EmbedOne(feats[order[i]], &passes);
-          } catch (const std::exception& e) {
-            const Utterance& u = utts[shard.begin + order[i]];
-            Fail(fmt::format("extract: utterance '{}' ({}): {}", u.id, u.wav, e.what()));
-          }
-          stats.forward_passes += passes;
-          stats.largest_batch = std::max<int64_t>(stats.largest_batch, 1);
-          ++i;
-          progress.Advance(1);
-          continue;
-        }
-        int64_t j = i;
-        std::vector<torch::Tensor> batch;
-        while (j < count && j - i < cfg.batch_size && feats[order[j]].size(1) == frames) {
-          batch.push_back(feats[order[j]]);
-          ++j;
-        }
-        torch::Tensor out;
-        try {
-          out = m.EmbedBatch(batch);
-        } catch (const std::exception& e) {
-          std::string ids;
-          for (int64_t t = i; t < j; ++t)
-            ids += (t > i ? " " : "") + utts[shard.begin + order[t]].id;
-          Fail(fmt::format("extract: batch of {} frames ({}): {}", frames, ids, e.what()));
-        }
-        for (int64_t t = i; t < j; ++t) embs[order[t]] = out[t - i];
-        ++stats.forward_passes;
-        stats.largest_batch = std::max(stats.largest_batch, j - i);
-        progress.Advance(j - i);
-        i = j;
-      }
-      feats.clear();
-      kaldi::ArkWriter writer(ShardPath(shard_dir, shard.index), "");
-      for (int64_t i = 0; i < count; ++i) {
-        const torch::Tensor e = embs[i].contiguous();
-        writer.WriteVector(utts[shard.begin + i].id, e.data_ptr<float>(), dim);
-      }
-      writer.Close();
-      stats.utterances += count;
+      const std::vector<torch::Tensor> embs =
+          EmbedShard(m, utts, pending[k], pipeline.TakeShard(k), stats, progress);
+      WriteShard(ShardPath(paths.shards, pending[k].index), utts, pending[k], embs, dim);
+      stats.utterances += pending[k].end - pending[k].begin;
       ++stats.shards_done;
     }
     progress.Finish();
@@ -487,34 +545,12 @@ ExtractStats ExtractDataDir(const EmbeddingExtractor& extractor, const DataDir& 
         stats.shards_done, stats.shards_done + stats.shards_skipped, num_shards);
     return stats;
   }
-
-  // Merge the shards in data-dir order into the final files.
-  kaldi::ArkWriter writer(ark, scp);
-  std::vector<float> all;
-  std::string utt_list;
-  if (cfg.write_npy) all.reserve(static_cast<size_t>(n * dim));
-  for (int64_t k = 0; k < num_shards; ++k) {
-    kaldi::ForEachInArk(ShardPath(shard_dir, k),
-                        [&](const std::string& key, const kaldi::FloatMatrix& e) {
-                          writer.WriteVector(key, e.data.data(), dim);
-                          if (cfg.write_npy) {
-                            all.insert(all.end(), e.data.begin(), e.data.end());
-                            utt_list += key + "\n";
-                          }
-                        });
-  }
-  SN_CHECK(writer.num_written() == n, "extract: the shards in {} hold {} of {} utterances",
-           shard_dir, writer.num_written(), n);
-  writer.Close();
-  if (cfg.write_npy) {
-    kaldi::WriteNpy(npy, all.data(), {n, dim});
-    WriteTextAtomically((fs::path(out_dir) / "utts.txt").string(), utt_list);
-  }
-  WriteTextAtomically(done_path, fingerprint);
-  fs::remove_all(shard_dir);
+  MergeShards(paths, num_shards, n, dim, cfg.write_npy);
+  WriteTextAtomically(paths.done, fingerprint);
+  fs::remove_all(paths.shards);
   stats.complete = true;
   spdlog::info("extract: wrote {} embeddings of dim {} to {} ({} forward passes, largest batch {})",
-               n, dim, scp, stats.forward_passes, stats.largest_batch);
+               n, dim, paths.scp, stats.forward_passes, stats.largest_batch);
   return stats;
 }
 

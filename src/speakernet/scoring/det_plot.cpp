@@ -8,9 +8,9 @@
 #include <limits>
 #include <numeric>
 
-#include "speakernet/scoring/metrics.h"
 #include "speakernet/common/atomic_file.h"
 #include "speakernet/common/error.h"
+#include "speakernet/scoring/metrics.h"
 
 #ifdef SPEAKERNET_HAVE_CAIRO
 #include <cairo-svg.h>
@@ -241,148 +241,300 @@ void DrawTitle(cairo_t* cr, const std::string& title, double width, double y) {
   Text(cr, width / 2, y, title, Align::kCenter);
 }
 
+// One system's DET curve with its metrics and its minDCF operating point.
+struct DetSystem {
+  std::vector<DetPoint> curve;
+  DetMetrics metrics;
+  DetPoint min_dcf_point;
+};
+
+DetSystem PrepareDet(const PlotSystem& s, const PlotConfig& config) {
+  DetSystem p;
+  p.curve = DetCurve(s.scores, s.labels);
+  p.metrics = ComputeMetrics(s.scores, s.labels, config.p_target, config.c_miss, config.c_fa);
+  // The minDCF point is the sweep point at its threshold (the curve has one per score).
+  p.min_dcf_point = p.curve.front();
+  for (const auto& pt : p.curve) {
+    if (pt.threshold == p.metrics.min_dcf_threshold) p.min_dcf_point = pt;
+  }
+  return p;
+}
+
+// Probabilities map to the probit axes of the box; 0 and 1 (±inf) are clamped just outside the
+// box so that a curve leaves the plot instead of vanishing.
+struct DetAxes {
+  Box box;
+  double lo, hi;
+  double X(double p) const {
+    const double z = std::clamp(Probit(p), lo - 2, hi + 2);
+    return box.x0 + (z - lo) / (hi - lo) * box.w();
+  }
+  double Y(double p) const {
+    const double z = std::clamp(Probit(p), lo - 2, hi + 2);
+    return box.y1 - (z - lo) / (hi - lo) * box.h();
+  }
+};
+
+// Grid and ticks at the NIST-style percentages inside the range, and the axis labels.
+void DrawDetGrid(cairo_t* cr, const DetAxes& ax, const PlotConfig& config) {
+  const double candidates[] = {0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001,
+                               0.002,   0.005,   0.01,    0.02,   0.05,   0.1,    0.2,
+                               0.3,     0.4,     0.5,     0.6,    0.7,    0.8,    0.9,
+                               0.95,    0.98,    0.99,    0.995,  0.998,  0.999};
+  const Box& box = ax.box;
+  cairo_set_font_size(cr, 11);
+  for (double p : candidates) {
+    if (p < config.min_prob * (1 - 1e-9) || p > config.max_prob * (1 + 1e-9)) continue;
+    cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
+    cairo_set_line_width(cr, 0.8);
+    cairo_move_to(cr, ax.X(p), box.y0);
+    cairo_line_to(cr, ax.X(p), box.y1);
+    cairo_move_to(cr, box.x0, ax.Y(p));
+    cairo_line_to(cr, box.x1, ax.Y(p));
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    Text(cr, ax.X(p), box.y1 + 16, PercentLabel(p), Align::kCenter);
+    Text(cr, box.x0 - 6, ax.Y(p), PercentLabel(p), Align::kRight, 0.5);
+  }
+  cairo_set_font_size(cr, 13);
+  Text(cr, box.x0 + box.w() / 2, box.y1 + 40, "False alarm probability (%)", Align::kCenter);
+  VerticalText(cr, 22, box.y0 + box.h() / 2, "Miss probability (%)");
+}
+
+// The EER diagonal, then each system's curve with its EER (circle) and minDCF (square) points,
+// clipped to the box.
+void DrawDetCurves(cairo_t* cr, const DetAxes& ax, const std::vector<DetSystem>& systems) {
+  const Box& box = ax.box;
+  cairo_save(cr);
+  cairo_rectangle(cr, box.x0, box.y0, box.w(), box.h());
+  cairo_clip(cr);
+  cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+  cairo_set_line_width(cr, 0.8);
+  const double dash[] = {4, 3};
+  cairo_set_dash(cr, dash, 2, 0);
+  cairo_move_to(cr, box.x0, box.y1);
+  cairo_line_to(cr, box.x1, box.y0);
+  cairo_stroke(cr);
+  cairo_set_dash(cr, nullptr, 0, 0);
+  for (size_t s = 0; s < systems.size(); ++s) {
+    const Rgb c = Colour(s);
+    cairo_set_source_rgb(cr, c.r, c.g, c.b);
+    cairo_set_line_width(cr, 1.8);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    // The sweep has a point per distinct score (millions for big trial lists); points closer
+    // than a quarter pixel to the last drawn one are skipped, which keeps SVGs small and does
+    // not change the picture.
+    double lx = 0, ly = 0;
+    const auto& curve = systems[s].curve;
+    for (size_t i = 0; i < curve.size(); ++i) {
+      const double x = ax.X(curve[i].p_fa), y = ax.Y(curve[i].p_miss);
+      if (i == 0) {
+        cairo_move_to(cr, x, y);
+      } else if (i + 1 == curve.size() || std::hypot(x - lx, y - ly) >= 0.25) {
+        cairo_line_to(cr, x, y);
+      } else {
+        continue;
+      }
+      lx = x;
+      ly = y;
+    }
+    cairo_stroke(cr);
+    // EER: on the diagonal at p_miss = p_fa = EER (circle); minDCF: the sweep point (square).
+    const double eer = systems[s].metrics.eer_percent / 100;
+    cairo_arc(cr, ax.X(eer), ax.Y(eer), 4.5, 0, 2 * M_PI);
+    cairo_stroke(cr);
+    const DetPoint& m = systems[s].min_dcf_point;
+    cairo_rectangle(cr, ax.X(m.p_fa) - 4, ax.Y(m.p_miss) - 4, 8, 8);
+    cairo_fill(cr);
+  }
+  cairo_restore(cr);
+}
+
+// Legend in the lower left corner, which DET curves leave empty (both error rates low).
+void DrawDetLegend(cairo_t* cr, const Box& box, const std::vector<PlotSystem>& systems,
+                   const std::vector<DetSystem>& prepared, const PlotConfig& config) {
+  cairo_set_font_size(cr, 11);
+  std::vector<std::string> lines;
+  double text_w = 0;
+  for (size_t s = 0; s < systems.size(); ++s) {
+    lines.push_back(fmt::format("{}  EER {:.2f}%  minDCF {:.3f}", systems[s].name,
+                                prepared[s].metrics.eer_percent, prepared[s].metrics.min_dcf));
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, lines.back().c_str(), &e);
+    text_w = std::max(text_w, e.x_advance);
+  }
+  lines.push_back(fmt::format("o EER   \u25a0 minDCF (p={:g})", config.p_target));
+  const double row = 16, lw = 28 + text_w + 10, lh = row * lines.size() + 8;
+  const double lx0 = box.x0 + 8, ly0 = box.y1 - lh - 8;
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
+  cairo_rectangle(cr, lx0, ly0, lw, lh);
+  cairo_fill_preserve(cr);
+  cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
+  cairo_set_line_width(cr, 0.8);
+  cairo_stroke(cr);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const double y = ly0 + 4 + row * (i + 0.5);
+    if (i < systems.size()) {
+      const Rgb c = Colour(i);
+      cairo_set_source_rgb(cr, c.r, c.g, c.b);
+      cairo_set_line_width(cr, 2);
+      cairo_move_to(cr, lx0 + 6, y);
+      cairo_line_to(cr, lx0 + 26, y);
+      cairo_stroke(cr);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    Text(cr, lx0 + 32, y, lines[i], Align::kLeft, 0.4);
+  }
+}
+
+// Densities of the non-target (0) and target (1) scores over `bins` equal bins of [lo, hi].
+struct Histogram {
+  double lo = 0, hi = 0, bin_width = 0, top = 0;  // top: the y-axis maximum
+  std::vector<double> density[2];
+  size_t count[2] = {0, 0};
+};
+
+Histogram ScoreHistogram(const PlotSystem& sys, int bins) {
+  Histogram h;
+  h.lo = *std::min_element(sys.scores.begin(), sys.scores.end());
+  h.hi = *std::max_element(sys.scores.begin(), sys.scores.end());
+  if (!(h.hi > h.lo)) {
+    h.lo -= 0.5;
+    h.hi += 0.5;
+  }
+  h.bin_width = (h.hi - h.lo) / bins;
+  h.density[0].assign(bins, 0);
+  h.density[1].assign(bins, 0);
+  for (size_t i = 0; i < sys.scores.size(); ++i) {
+    const int b = std::clamp(static_cast<int>((sys.scores[i] - h.lo) / h.bin_width), 0, bins - 1);
+    h.density[sys.labels[i]][b] += 1;
+    h.count[sys.labels[i]]++;
+  }
+  for (int c = 0; c < 2; ++c) {
+    for (double& d : h.density[c]) {
+      d = h.count[c] ? d / (h.count[c] * h.bin_width) : 0;
+      h.top = std::max(h.top, d);
+    }
+  }
+  h.top *= 1.08;
+  return h;
+}
+
+struct HistAxes {
+  Box box;
+  double lo, hi, top;
+  double X(double s) const { return box.x0 + (s - lo) / (hi - lo) * box.w(); }
+  double Y(double d) const { return box.y1 - d / top * box.h(); }
+};
+
+void DrawHistAxes(cairo_t* cr, const HistAxes& ax) {
+  const Box& box = ax.box;
+  cairo_set_font_size(cr, 11);
+  for (double t : NiceTicks(ax.lo, ax.hi, 8)) {
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_move_to(cr, ax.X(t), box.y1);
+    cairo_line_to(cr, ax.X(t), box.y1 + 4);
+    cairo_stroke(cr);
+    Text(cr, ax.X(t), box.y1 + 16, fmt::format("{:g}", t), Align::kCenter);
+  }
+  for (double t : NiceTicks(0, ax.top, 5)) {
+    cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
+    cairo_set_line_width(cr, 0.8);
+    cairo_move_to(cr, box.x0, ax.Y(t));
+    cairo_line_to(cr, box.x1, ax.Y(t));
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    Text(cr, box.x0 - 6, ax.Y(t), fmt::format("{:g}", t), Align::kRight, 0.5);
+  }
+  cairo_set_font_size(cr, 13);
+  Text(cr, box.x0 + box.w() / 2, box.y1 + 40, "Score", Align::kCenter);
+  VerticalText(cr, 22, box.y0 + box.h() / 2, "Density");
+}
+
+// Non-targets blue, targets red, translucent so that the overlap stays visible.
+const Rgb kHistColours[2] = {{0.0, 0.45, 0.70}, {0.84, 0.20, 0.10}};
+
+void DrawHistBars(cairo_t* cr, const HistAxes& ax, const Histogram& h) {
+  for (int c = 0; c < 2; ++c) {
+    cairo_set_source_rgba(cr, kHistColours[c].r, kHistColours[c].g, kHistColours[c].b, 0.45);
+    for (size_t b = 0; b < h.density[c].size(); ++b) {
+      if (h.density[c][b] <= 0) continue;
+      const double x0 = ax.X(h.lo + b * h.bin_width), x1 = ax.X(h.lo + (b + 1) * h.bin_width);
+      cairo_rectangle(cr, x0, ax.Y(h.density[c][b]), x1 - x0, ax.box.y1 - ax.Y(h.density[c][b]));
+    }
+    cairo_fill(cr);
+  }
+}
+
+// Dashed vertical lines at the EER and minDCF thresholds.
+void DrawThresholdMarkers(cairo_t* cr, const HistAxes& ax, const DetMetrics& m) {
+  struct Marker {
+    double threshold;
+    const char* label;
+    double dash;
+  };
+  const Marker markers[] = {{m.eer_threshold, "EER", 6}, {m.min_dcf_threshold, "minDCF", 2}};
+  cairo_set_font_size(cr, 11);
+  for (const Marker& mk : markers) {
+    if (mk.threshold < ax.lo || mk.threshold > ax.hi) continue;
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    cairo_set_line_width(cr, 1.4);
+    const double dash[] = {mk.dash, 3};
+    cairo_set_dash(cr, dash, 2, 0);
+    cairo_move_to(cr, ax.X(mk.threshold), ax.box.y0);
+    cairo_line_to(cr, ax.X(mk.threshold), ax.box.y1);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, nullptr, 0, 0);
+    VerticalText(cr, ax.X(mk.threshold) - 4, ax.box.y0 + ax.box.h() * 0.25,
+                 fmt::format("{} {:.4g}", mk.label, mk.threshold));
+  }
+}
+
+// Legend in the upper right corner.
+void DrawHistLegend(cairo_t* cr, const Box& box, const Histogram& h, const DetMetrics& m) {
+  const std::string entries[] = {
+      fmt::format("non-target ({})", h.count[0]), fmt::format("target ({})", h.count[1]),
+      fmt::format("EER {:.2f}%  minDCF {:.3f}", m.eer_percent, m.min_dcf)};
+  double text_w = 0;
+  for (const auto& e : entries) {
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, e.c_str(), &ext);
+    text_w = std::max(text_w, ext.x_advance);
+  }
+  const double row = 16, lw = 30 + text_w + 8, lx0 = box.x1 - lw - 8, ly0 = box.y0 + 8;
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
+  cairo_rectangle(cr, lx0, ly0, lw, row * 3 + 8);
+  cairo_fill(cr);
+  for (int i = 0; i < 3; ++i) {
+    const double y = ly0 + 4 + row * (i + 0.5);
+    if (i < 2) {
+      cairo_set_source_rgba(cr, kHistColours[i].r, kHistColours[i].g, kHistColours[i].b, 0.6);
+      cairo_rectangle(cr, lx0 + 6, y - 5, 18, 10);
+      cairo_fill(cr);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    Text(cr, lx0 + 30, y, entries[i], Align::kLeft, 0.4);
+  }
+}
+
 }  // namespace
 
 void PlotDet(const std::vector<PlotSystem>& systems, const std::string& path,
              const PlotConfig& config) {
   config.Validate();
   CheckSystems(systems, path);
-  struct Prepared {
-    std::vector<DetPoint> curve;
-    DetMetrics metrics;
-    DetPoint min_dcf_point;
-  };
-  std::vector<Prepared> prepared;
-  for (const auto& s : systems) {
-    Prepared p;
-    p.curve = DetCurve(s.scores, s.labels);
-    p.metrics = ComputeMetrics(s.scores, s.labels, config.p_target, config.c_miss, config.c_fa);
-    // The minDCF point is the sweep point at its threshold (the curve has one per score).
-    p.min_dcf_point = p.curve.front();
-    for (const auto& pt : p.curve) {
-      if (pt.threshold == p.metrics.min_dcf_threshold) p.min_dcf_point = pt;
-    }
-    prepared.push_back(std::move(p));
-  }
-
+  std::vector<DetSystem> prepared;
+  for (const auto& s : systems) prepared.push_back(PrepareDet(s, config));
   RenderTo(path, config.width, config.height, [&](cairo_t* cr) {
     const double top = config.title.empty() ? 20 : 40;
-    const Box box{70, top, config.width - 25.0, config.height - 60.0};
-    const double lo = Probit(config.min_prob), hi = Probit(config.max_prob);
-    // Probabilities map to the probit axes; 0 and 1 (±inf) are clamped just outside the box so
-    // that the curve leaves the plot instead of vanishing.
-    auto px = [&](double p) {
-      const double z = std::clamp(Probit(p), lo - 2, hi + 2);
-      return box.x0 + (z - lo) / (hi - lo) * box.w();
-    };
-    auto py = [&](double p) {
-      const double z = std::clamp(Probit(p), lo - 2, hi + 2);
-      return box.y1 - (z - lo) / (hi - lo) * box.h();
-    };
+    const DetAxes ax{Box{70, top, config.width - 25.0, config.height - 60.0},
+                     Probit(config.min_prob), Probit(config.max_prob)};
     DrawTitle(cr, config.title, config.width, 26);
-
-    // Grid and ticks at the NIST-style percentages inside the range.
-    const double candidates[] = {0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001,
-                                 0.002,   0.005,   0.01,    0.02,   0.05,   0.1,    0.2,
-                                 0.3,     0.4,     0.5,     0.6,    0.7,    0.8,    0.9,
-                                 0.95,    0.98,    0.99,    0.995,  0.998,  0.999};
-    cairo_set_font_size(cr, 11);
-    for (double p : candidates) {
-      if (p < config.min_prob * (1 - 1e-9) || p > config.max_prob * (1 + 1e-9)) continue;
-      cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
-      cairo_set_line_width(cr, 0.8);
-      cairo_move_to(cr, px(p), box.y0);
-      cairo_line_to(cr, px(p), box.y1);
-      cairo_move_to(cr, box.x0, py(p));
-      cairo_line_to(cr, box.x1, py(p));
-      cairo_stroke(cr);
-      cairo_set_source_rgb(cr, 0, 0, 0);
-      Text(cr, px(p), box.y1 + 16, PercentLabel(p), Align::kCenter);
-      Text(cr, box.x0 - 6, py(p), PercentLabel(p), Align::kRight, 0.5);
-    }
-    cairo_set_font_size(cr, 13);
-    Text(cr, box.x0 + box.w() / 2, box.y1 + 40, "False alarm probability (%)", Align::kCenter);
-    VerticalText(cr, 22, box.y0 + box.h() / 2, "Miss probability (%)");
-
-    cairo_save(cr);
-    cairo_rectangle(cr, box.x0, box.y0, box.w(), box.h());
-    cairo_clip(cr);
-    // The EER diagonal.
-    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
-    cairo_set_line_width(cr, 0.8);
-    const double dash[] = {4, 3};
-    cairo_set_dash(cr, dash, 2, 0);
-    cairo_move_to(cr, box.x0, box.y1);
-    cairo_line_to(cr, box.x1, box.y0);
-    cairo_stroke(cr);
-    cairo_set_dash(cr, nullptr, 0, 0);
-    for (size_t s = 0; s < prepared.size(); ++s) {
-      const Rgb c = Colour(s);
-      cairo_set_source_rgb(cr, c.r, c.g, c.b);
-      cairo_set_line_width(cr, 1.8);
-      cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-      // The sweep has a point per distinct score (millions for big trial lists); points closer
-      // than a quarter pixel to the last drawn one are skipped, which keeps SVGs small and does
-      // not change the picture.
-      double lx = 0, ly = 0;
-      const auto& curve = prepared[s].curve;
-      for (size_t i = 0; i < curve.size(); ++i) {
-        const double x = px(curve[i].p_fa), y = py(curve[i].p_miss);
-        if (i == 0) {
-          cairo_move_to(cr, x, y);
-        } else if (i + 1 == curve.size() || std::hypot(x - lx, y - ly) >= 0.25) {
-          cairo_line_to(cr, x, y);
-        } else {
-          continue;
-        }
-        lx = x;
-        ly = y;
-      }
-      cairo_stroke(cr);
-      // EER: on the diagonal at p_miss = p_fa = EER (circle); minDCF: the sweep point (square).
-      const double eer = prepared[s].metrics.eer_percent / 100;
-      cairo_arc(cr, px(eer), py(eer), 4.5, 0, 2 * M_PI);
-      cairo_stroke(cr);
-      const DetPoint& m = prepared[s].min_dcf_point;
-      cairo_rectangle(cr, px(m.p_fa) - 4, py(m.p_miss) - 4, 8, 8);
-      cairo_fill(cr);
-    }
-    cairo_restore(cr);
-    DrawFrame(cr, box);
-
-    // Legend in the lower left corner, which DET curves leave empty (both error rates low).
-    cairo_set_font_size(cr, 11);
-    std::vector<std::string> lines;
-    double text_w = 0;
-    for (size_t s = 0; s < systems.size(); ++s) {
-      lines.push_back(fmt::format("{}  EER {:.2f}%  minDCF {:.3f}", systems[s].name,
-                                  prepared[s].metrics.eer_percent, prepared[s].metrics.min_dcf));
-      cairo_text_extents_t e;
-      cairo_text_extents(cr, lines.back().c_str(), &e);
-      text_w = std::max(text_w, e.x_advance);
-    }
-    lines.push_back(fmt::format("o EER   \u25a0 minDCF (p={:g})", config.p_target));
-    const double row = 16, lw = 28 + text_w + 10, lh = row * lines.size() + 8;
-    const double lx0 = box.x0 + 8, ly0 = box.y1 - lh - 8;
-    cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
-    cairo_rectangle(cr, lx0, ly0, lw, lh);
-    cairo_fill_preserve(cr);
-    cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
-    cairo_set_line_width(cr, 0.8);
-    cairo_stroke(cr);
-    for (size_t i = 0; i < lines.size(); ++i) {
-      const double y = ly0 + 4 + row * (i + 0.5);
-      if (i < systems.size()) {
-        const Rgb c = Colour(i);
-        cairo_set_source_rgb(cr, c.r, c.g, c.b);
-        cairo_set_line_width(cr, 2);
-        cairo_move_to(cr, lx0 + 6, y);
-        cairo_line_to(cr, lx0 + 26, y);
-        cairo_stroke(cr);
-      }
-      cairo_set_source_rgb(cr, 0, 0, 0);
-      Text(cr, lx0 + 32, y, lines[i], Align::kLeft, 0.4);
-    }
+    DrawDetGrid(cr, ax, config);
+    DrawDetCurves(cr, ax, prepared);
+    DrawFrame(cr, ax.box);
+    DrawDetLegend(cr, ax.box, systems, prepared, config);
   });
 }
 
@@ -392,8 +544,7 @@ void PlotScoreHistograms(const std::vector<PlotSystem>& systems, const std::stri
   CheckSystems(systems, path);
   const int panels = static_cast<int>(systems.size());
   // Each panel keeps the configured height, so several systems make a taller image.
-  const int height = config.height * panels;
-  RenderTo(path, config.width, height, [&](cairo_t* cr) {
+  RenderTo(path, config.width, config.height * panels, [&](cairo_t* cr) {
     for (int k = 0; k < panels; ++k) {
       const PlotSystem& sys = systems[k];
       const DetMetrics m =
@@ -402,114 +553,14 @@ void PlotScoreHistograms(const std::vector<PlotSystem>& systems, const std::stri
       const std::string title =
           config.title.empty() ? sys.name : fmt::format("{}: {}", config.title, sys.name);
       DrawTitle(cr, title, config.width, y_off + 24);
-      const Box box{70, y_off + 36, config.width - 25.0, y_off + config.height - 60.0};
-
-      double lo = *std::min_element(sys.scores.begin(), sys.scores.end());
-      double hi = *std::max_element(sys.scores.begin(), sys.scores.end());
-      if (!(hi > lo)) {
-        lo -= 0.5;
-        hi += 0.5;
-      }
-      const int bins = config.hist_bins;
-      const double width = (hi - lo) / bins;
-      std::vector<double> density[2] = {std::vector<double>(bins), std::vector<double>(bins)};
-      size_t count[2] = {0, 0};
-      for (size_t i = 0; i < sys.scores.size(); ++i) {
-        const int b = std::clamp(static_cast<int>((sys.scores[i] - lo) / width), 0, bins - 1);
-        density[sys.labels[i]][b] += 1;
-        count[sys.labels[i]]++;
-      }
-      double top = 0;
-      for (int c = 0; c < 2; ++c) {
-        for (double& d : density[c]) {
-          d = count[c] ? d / (count[c] * width) : 0;
-          top = std::max(top, d);
-        }
-      }
-      top *= 1.08;
-      auto px = [&](double s) { return box.x0 + (s - lo) / (hi - lo) * box.w(); };
-      auto py = [&](double d) { return box.y1 - d / top * box.h(); };
-
-      cairo_set_font_size(cr, 11);
-      for (double t : NiceTicks(lo, hi, 8)) {
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        cairo_set_line_width(cr, 1);
-        cairo_move_to(cr, px(t), box.y1);
-        cairo_line_to(cr, px(t), box.y1 + 4);
-        cairo_stroke(cr);
-        Text(cr, px(t), box.y1 + 16, fmt::format("{:g}", t), Align::kCenter);
-      }
-      for (double t : NiceTicks(0, top, 5)) {
-        cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
-        cairo_set_line_width(cr, 0.8);
-        cairo_move_to(cr, box.x0, py(t));
-        cairo_line_to(cr, box.x1, py(t));
-        cairo_stroke(cr);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        Text(cr, box.x0 - 6, py(t), fmt::format("{:g}", t), Align::kRight, 0.5);
-      }
-      cairo_set_font_size(cr, 13);
-      Text(cr, box.x0 + box.w() / 2, box.y1 + 40, "Score", Align::kCenter);
-      VerticalText(cr, 22, box.y0 + box.h() / 2, "Density");
-
-      // Non-targets blue, targets red, translucent so that the overlap stays visible.
-      const Rgb colours[2] = {{0.0, 0.45, 0.70}, {0.84, 0.20, 0.10}};
-      for (int c = 0; c < 2; ++c) {
-        cairo_set_source_rgba(cr, colours[c].r, colours[c].g, colours[c].b, 0.45);
-        for (int b = 0; b < bins; ++b) {
-          if (density[c][b] <= 0) continue;
-          const double x0 = px(lo + b * width), x1 = px(lo + (b + 1) * width);
-          cairo_rectangle(cr, x0, py(density[c][b]), x1 - x0, box.y1 - py(density[c][b]));
-        }
-        cairo_fill(cr);
-      }
-      // Threshold markers.
-      struct Marker {
-        double threshold;
-        const char* label;
-        double dash;
-      };
-      const Marker markers[] = {{m.eer_threshold, "EER", 6}, {m.min_dcf_threshold, "minDCF", 2}};
-      cairo_set_font_size(cr, 11);
-      for (const Marker& mk : markers) {
-        if (mk.threshold < lo || mk.threshold > hi) continue;
-        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-        cairo_set_line_width(cr, 1.4);
-        const double dash[] = {mk.dash, 3};
-        cairo_set_dash(cr, dash, 2, 0);
-        cairo_move_to(cr, px(mk.threshold), box.y0);
-        cairo_line_to(cr, px(mk.threshold), box.y1);
-        cairo_stroke(cr);
-        cairo_set_dash(cr, nullptr, 0, 0);
-        VerticalText(cr, px(mk.threshold) - 4, box.y0 + box.h() * 0.25,
-                     fmt::format("{} {:.4g}", mk.label, mk.threshold));
-      }
-      DrawFrame(cr, box);
-
-      // Legend.
-      const std::string entries[] = {
-          fmt::format("non-target ({})", count[0]), fmt::format("target ({})", count[1]),
-          fmt::format("EER {:.2f}%  minDCF {:.3f}", m.eer_percent, m.min_dcf)};
-      double text_w = 0;
-      for (const auto& e : entries) {
-        cairo_text_extents_t ext;
-        cairo_text_extents(cr, e.c_str(), &ext);
-        text_w = std::max(text_w, ext.x_advance);
-      }
-      const double row = 16, lw = 30 + text_w + 8, lx0 = box.x1 - lw - 8, ly0 = box.y0 + 8;
-      cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
-      cairo_rectangle(cr, lx0, ly0, lw, row * 3 + 8);
-      cairo_fill(cr);
-      for (int i = 0; i < 3; ++i) {
-        const double y = ly0 + 4 + row * (i + 0.5);
-        if (i < 2) {
-          cairo_set_source_rgba(cr, colours[i].r, colours[i].g, colours[i].b, 0.6);
-          cairo_rectangle(cr, lx0 + 6, y - 5, 18, 10);
-          cairo_fill(cr);
-        }
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        Text(cr, lx0 + 30, y, entries[i], Align::kLeft, 0.4);
-      }
+      const Histogram h = ScoreHistogram(sys, config.hist_bins);
+      const HistAxes ax{Box{70, y_off + 36, config.width - 25.0, y_off + config.height - 60.0},
+                        h.lo, h.hi, h.top};
+      DrawHistAxes(cr, ax);
+      DrawHistBars(cr, ax, h);
+      DrawThresholdMarkers(cr, ax, m);
+      DrawFrame(cr, ax.box);
+      DrawHistLegend(cr, ax.box, h, m);
     }
   });
 }

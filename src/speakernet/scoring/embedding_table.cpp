@@ -49,6 +49,9 @@ EmbeddingTable EmbeddingTable::Load(const std::string& path_or_dir, const std::s
   table.source_ = path;
   if (EndsWith(path, ".npy")) {
     const kaldi::FloatMatrix m = kaldi::ReadNpy(path);
+    // A (rows, 0) array holds no bytes whatever its row count: refuse it before anything is
+    // allocated per row.
+    SN_CHECK(m.cols > 0, "'{}' is a {}x0 array: embeddings of dimension 0", path, m.rows);
     std::string kp = keys_path;
     if (kp.empty()) {
       const fs::path sibling = fs::path(path).parent_path() / "utts.txt";

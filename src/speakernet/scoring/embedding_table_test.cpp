@@ -101,6 +101,21 @@ TEST(EmbeddingTable, ErrorsNameKeyAndSource) {
   EXPECT_THAT(ErrorOf([&] { EmbeddingTable::Load(dir / "mat.ark"); }),
               HasSubstr("'m' is a 2x3 matrix"));
   EXPECT_THAT(ErrorOf([&] { EmbeddingTable::Load(dir / "nowhere"); }), HasSubstr("nowhere"));
+  {
+    // Found by npy_fuzzer: a (10^12, 0) array has no data bytes, and 10^12 row keys were
+    // allocated before any check (out of memory).
+    std::string header =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 0), }";
+    header.append(64 - (10 + header.size() + 1) % 64, ' ');
+    header += '\n';
+    const uint16_t len = static_cast<uint16_t>(header.size());
+    std::ofstream f(dir / "zero_cols.npy", std::ios::binary);
+    f.write("\x93NUMPY\x01\x00", 8);
+    f.write(reinterpret_cast<const char*>(&len), 2);  // little-endian on every supported host
+    f << header;
+  }
+  EXPECT_THAT(ErrorOf([&] { EmbeddingTable::Load(dir / "zero_cols.npy"); }),
+              HasSubstr("1000000000000x0 array: embeddings of dimension 0"));
   std::filesystem::create_directories(dir / "empty_dir");
   EXPECT_THAT(ErrorOf([&] { EmbeddingTable::Load(dir / "empty_dir"); }),
               HasSubstr("embeddings.scp"));
