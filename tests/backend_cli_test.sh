@@ -83,7 +83,7 @@ cmp -s "$work/final.score" "$work/stages/cosine_trials_submean_asnorm_top20_qmf.
   fail "--out is not the last stage"
 equal "$(awk '{print NF}' "$work/stages/trials.qual" | sort -u)" 8 "quality file: 2 ids + 6 values"
 for stage in cosine submean asnorm qmf; do contains "$work/full.results" "$stage " "results row"; done
-contains "$work/last.out" "EER% │ minDCF(0.01)" "results table printed"
+contains "$work/last.out" "EER%   │ minDCF(0.01)" "results table printed"
 contains "$work/last.err" "duration_short" "the calibrator is logged"
 
 # Without mean subtraction the cosine stage equals plain `score`.
@@ -139,7 +139,7 @@ pass
 run "eval: table" "$bin" eval --trials "$trials" --scores "$work/cosine.score" \
   "$work/asnorm.score" "$work/qmf.score" --names cosine asnorm qmf --p-target 0.01 0.001 0.05 \
   --results "$work/eval.results"
-contains "$work/eval.results" "EER% │ minDCF(0.01) │ minDCF(0.001) │ minDCF(0.05)" "units"
+contains "$work/eval.results" "EER%   │ minDCF(0.01) │ minDCF(0.001) │ minDCF(0.05)" "units"
 for stage in cosine asnorm qmf; do contains "$work/eval.results" "$stage " "eval row"; done
 contains "$work/last.out" "minDCF(p=0.001)" "second prior printed"
 run "eval: one file (old form)" "$bin" eval --trials "$trials" --scores "$work/cosine.score"

@@ -5,14 +5,14 @@
 // (e.g. written by `speakernet score --stage-dir`).
 #include <memory>
 
-#include "speakernet/scoring/cosine_scoring.h"
-#include "speakernet/scoring/metrics.h"
-#include "speakernet/scoring/qmf_calibration.h"
-#include "speakernet/scoring/trials.h"
 #include "speakernet/cli/commands.h"
 #include "speakernet/common/error.h"
 #include "speakernet/common/logging.h"
 #include "speakernet/common/runtime.h"
+#include "speakernet/scoring/cosine_scoring.h"
+#include "speakernet/scoring/metrics.h"
+#include "speakernet/scoring/qmf_calibration.h"
+#include "speakernet/scoring/trials.h"
 
 namespace speakernet {
 
@@ -76,16 +76,10 @@ void AddCalibrateCommand(CLI::App& app) {
     };
     std::vector<std::vector<double>> calib_systems, systems;
     QualityFeatures calib_quality, quality;
-    const std::vector<Trial> calib_trials = load(args->calib_trials, args->calib_scores,
-                                                 args->calib_quality, &calib_systems,
-                                                 &calib_quality);
-    std::vector<int> labels(calib_trials.size());
-    for (size_t i = 0; i < calib_trials.size(); ++i) {
-      SN_CHECK(calib_trials[i].target >= 0,
-               "{}: trial #{} ('{}' '{}') has no target/nontarget label", args->calib_trials,
-               i + 1, calib_trials[i].enroll, calib_trials[i].test);
-      labels[i] = calib_trials[i].target;
-    }
+    const std::vector<Trial> calib_trials =
+        load(args->calib_trials, args->calib_scores, args->calib_quality, &calib_systems,
+             &calib_quality);
+    const std::vector<int> labels = TrialLabels(calib_trials, args->calib_trials);
     const std::vector<Trial> trials =
         load(args->trials, args->scores, args->quality, &systems, &quality);
     CalibrationOptions options;

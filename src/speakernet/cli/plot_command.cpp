@@ -5,11 +5,11 @@
 #include <filesystem>
 #include <memory>
 
+#include "speakernet/cli/commands.h"
+#include "speakernet/common/error.h"
 #include "speakernet/scoring/cosine_scoring.h"
 #include "speakernet/scoring/det_plot.h"
 #include "speakernet/scoring/trials.h"
-#include "speakernet/cli/commands.h"
-#include "speakernet/common/error.h"
 
 namespace speakernet {
 
@@ -75,13 +75,7 @@ void AddPlotCommand(CLI::App& app) {
                names.size(), files.size());
     }
     const std::vector<Trial> trials = ReadTrials(args->trials);
-    SN_CHECK(!trials.empty(), "trial list '{}' is empty", args->trials);
-    std::vector<int> labels(trials.size());
-    for (size_t i = 0; i < trials.size(); ++i) {
-      SN_CHECK(trials[i].target >= 0, "{}: trial #{} ('{}' '{}') has no target/nontarget label",
-               args->trials, i + 1, trials[i].enroll, trials[i].test);
-      labels[i] = trials[i].target;
-    }
+    const std::vector<int> labels = TrialLabels(trials, args->trials);
     std::vector<PlotSystem> systems;
     for (size_t k = 0; k < files.size(); ++k) {
       SN_CHECK(!files[k].empty(), "--scores '{}' has an empty file name", args->scores);

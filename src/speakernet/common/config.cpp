@@ -15,6 +15,24 @@ std::string Dump(const YAML::Node& node) {
   return out.c_str();
 }
 
+void CheckValueText(const YAML::Node& node, const std::string& path) {
+  if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      SN_CHECK(!node[i].IsNull(), "config key '{}': element {} of '{}' is empty", path, i + 1,
+               config_detail::Dump(node));
+      CheckValueText(node[i], path);
+    }
+  } else if (node.IsMap()) {
+    for (const auto& kv : node) CheckValueText(kv.second, path);
+  } else if (node.IsScalar()) {
+    for (const char c : node.Scalar()) {
+      const auto u = static_cast<unsigned char>(c);
+      SN_CHECK(u >= 0x20 || c == '\t' || c == '\n',
+               "config key '{}': '{}' holds the control character 0x{:02x}", path, config_detail::Dump(node), u);
+    }
+  }
+}
+
 }  // namespace config_detail
 
 std::string YamlToString(const YAML::Node& node) {

@@ -43,6 +43,11 @@ struct HasValidate<T, std::void_t<decltype(std::declval<const T&>().Validate())>
 
 std::string Join(const std::string& prefix, const std::string& key);
 std::string Dump(const YAML::Node& node);
+// Fails (naming `path`) on a null element of a list, which yaml-cpp would read as the string
+// "null", and on control characters other than tab and newline in a scalar, which its emitter
+// does not always quote (a "\r" element then reads back as a line break). Found by
+// fuzz/config_fuzzer's write-and-read-back check.
+void CheckValueText(const YAML::Node& node, const std::string& path);
 
 }  // namespace config_detail
 
@@ -68,6 +73,7 @@ class YamlFieldReader {
         Fail("config key '" + path + "': cannot use '" + config_detail::Dump(child) +
              "' (wrong type)");
       }
+      config_detail::CheckValueText(child, path);
     }
   }
 

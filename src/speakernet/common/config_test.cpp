@@ -1,5 +1,6 @@
 #include "speakernet/common/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "speakernet/common/runtime.h"
@@ -7,6 +8,8 @@
 
 namespace speakernet {
 namespace {
+
+using ::testing::HasSubstr;
 
 struct InnerConfig {
   double lr = 0.02;
@@ -72,6 +75,42 @@ TEST(Config, NonScalarKeyIsAnErrorNamingThePath) {
       EXPECT_NE(std::string(e.what()).find("not a plain name"), std::string::npos) << e.what();
     }
   }
+}
+
+struct Names {
+  std::vector<std::string> names;
+  std::string name;
+  template <class V>
+  void Fields(V& v) {
+    v("names", names);
+    v("name", name);
+  }
+};
+
+// Found by fuzz/config_fuzzer (the config written back did not read back the same):
+// `names: [ \r,,!,x]` read the empty element as the string "null", and yaml-cpp wrote the "\r"
+// element unquoted, so that it read back as a line break.
+TEST(Config, EmptyListElementsAndControlCharactersAreErrors) {
+  const auto error_of = [](const std::string& yaml) {
+    try {
+      Names c;
+      ReadConfig(YAML::Load(yaml), c);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error_of("names: [a, , b]\n"), HasSubstr("config key 'names': element 2"));
+  EXPECT_THAT(error_of("names: [ \r,,!,pc:0.2]\n"), HasSubstr("config key 'names'"));
+  EXPECT_THAT(error_of("names: [\"a\\rb\", c]\n"), HasSubstr("control character 0x0d"));
+  EXPECT_THAT(error_of("name: \"x\\u0001\"\n"), HasSubstr("config key 'name'"));
+  // Tabs and newlines are text; the config reads back as it was written.
+  Names c;
+  ReadConfig(YAML::Load("names: [\"a\\tb\", \"c\\nd\", \"\"]\nname: x\n"), c);
+  EXPECT_EQ(c.names, (std::vector<std::string>{"a\tb", "c\nd", ""}));
+  Names again;
+  ReadConfig(YAML::Load(YamlToString(ConfigToYaml(c))), again);
+  EXPECT_EQ(again.names, c.names);
 }
 
 TEST(Config, WrongTypeAndValidationFail) {

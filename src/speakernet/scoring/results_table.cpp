@@ -1,8 +1,9 @@
 #include "speakernet/scoring/results_table.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
 
 #include "speakernet/common/error.h"
 
@@ -62,15 +63,31 @@ void ResultsTable::Set(const std::string& row, const std::string& column, const 
 void ResultsTable::AddColumn(const std::string& column) { IndexOf(columns_, column); }
 
 std::string ResultsTable::Format() const {
-  std::string unit = "EER%";
-  for (double p : p_targets_) unit += fmt::format(" │ minDCF({:g})", p);
+  // Sub-fields (EER, then minDCF per prior) line up under their headers in every column.
+  std::vector<std::string> heads{"EER%"};
+  for (double p : p_targets_) heads.push_back(fmt::format("minDCF({:g})", p));
+  std::map<std::pair<size_t, size_t>, std::vector<std::string>> fields;
+  std::vector<size_t> field_width(heads.size());
+  for (size_t i = 0; i < heads.size(); ++i) field_width[i] = Width(heads[i]);
+  for (const auto& [rc, cell] : cells_) {
+    std::vector<std::string>& f = fields[rc];
+    f.push_back(fmt::format("{:.3f}", cell.eer_percent));
+    for (double d : cell.min_dcf) f.push_back(fmt::format("{:.4f}", d));
+    for (size_t i = 0; i < f.size() && i < field_width.size(); ++i) {
+      field_width[i] = std::max(field_width[i], Width(f[i]));
+    }
+  }
+  auto join = [&](const std::vector<std::string>& parts) {
+    std::string s;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      s += (i ? " │ " : "") + (i < field_width.size() ? Pad(parts[i], field_width[i]) : parts[i]);
+    }
+    return s;
+  };
+  const std::string unit = join(heads);
   std::vector<std::vector<std::string>> text(rows_.size(),
                                              std::vector<std::string>(columns_.size(), "-"));
-  for (const auto& [rc, cell] : cells_) {
-    std::string s = fmt::format("{:.3f}", cell.eer_percent);
-    for (double d : cell.min_dcf) s += fmt::format(" │ {:.4f}", d);
-    text[rc.first][rc.second] = s;
-  }
+  for (const auto& [rc, f] : fields) text[rc.first][rc.second] = join(f);
   size_t first = std::string("stage").size();
   for (const auto& r : rows_) first = std::max(first, Width(r));
   std::vector<size_t> width(columns_.size());

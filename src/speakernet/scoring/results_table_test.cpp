@@ -29,11 +29,20 @@ TEST(ResultsTable, OneRowPerStageOneColumnPerTrialList) {
   std::getline(in, asnorm);
   EXPECT_THAT(header, HasSubstr("vox1-O"));
   EXPECT_THAT(header, HasSubstr("vox1-E"));
-  EXPECT_THAT(units, HasSubstr("EER% │ minDCF(0.01) │ minDCF(0.05)"));
+  // Each value sits under its header: fields padded to the widest of header and values.
+  EXPECT_THAT(units, HasSubstr("EER%  │ minDCF(0.01) │ minDCF(0.05)"));
   EXPECT_THAT(cosine, HasSubstr("cosine"));
-  EXPECT_THAT(cosine, HasSubstr("1.235 │ 0.1235 │ 0.0500"));
-  EXPECT_THAT(cosine, HasSubstr("2.000 │ 0.2000 │ 0.1000"));
-  EXPECT_THAT(asnorm, HasSubstr("0.900 │ 0.1000 │ 0.0400"));
+  EXPECT_THAT(cosine, HasSubstr("1.235 │ 0.1235       │ 0.0500"));
+  EXPECT_THAT(cosine, HasSubstr("2.000 │ 0.2000       │ 0.1000"));
+  EXPECT_THAT(asnorm, HasSubstr("0.900 │ 0.1000       │ 0.0400"));
+  const auto column_of = [](const std::string& line, const std::string& what) {
+    const std::string head = line.substr(0, line.find(what));
+    size_t chars = 0;  // code points, not bytes (the rules are 3 bytes each)
+    for (unsigned char c : head) chars += (c & 0xC0) != 0x80;
+    return chars;
+  };
+  EXPECT_EQ(column_of(units, "minDCF(0.05)"), column_of(cosine, "0.0500"));
+  EXPECT_EQ(column_of(units, "minDCF(0.05)"), column_of(asnorm, "0.0400"));
   EXPECT_THAT(asnorm, HasSubstr("-"));  // no asnorm result for vox1-E
   EXPECT_EQ(text.find(" \n"), std::string::npos) << "no trailing blanks";
 }

@@ -20,16 +20,6 @@ namespace {
 
 using UttSpk = std::vector<std::pair<std::string, std::string>>;
 
-std::vector<int> LabelsOf(const std::vector<Trial>& trials, const std::string& source) {
-  std::vector<int> labels(trials.size());
-  for (size_t i = 0; i < trials.size(); ++i) {
-    SN_CHECK(trials[i].target >= 0, "{}: trial #{} ('{}' '{}') has no target/nontarget label",
-             source, i + 1, trials[i].enroll, trials[i].test);
-    labels[i] = trials[i].target;
-  }
-  return labels;
-}
-
 bool Labelled(const std::vector<Trial>& trials) {
   const TrialCounts c = CountTrials(trials);
   return c.unknown == 0 && c.target > 0 && c.nontarget > 0;
@@ -222,7 +212,7 @@ std::vector<ScoreStage> ScorePipeline::Chain(const EmbeddingTable& raw,
 ScoreStage ScorePipeline::Calibrate(const ScoreStage& last, const QualityFeatures& quality) {
   const std::vector<Trial> calib_trials = ReadTrials(o_.calib_trials);
   SN_CHECK(!calib_trials.empty(), "calibration trial list '{}' is empty", o_.calib_trials);
-  const std::vector<int> calib_labels = LabelsOf(calib_trials, o_.calib_trials);
+  const std::vector<int> calib_labels = TrialLabels(calib_trials, o_.calib_trials);
   std::unique_ptr<EmbeddingTable> own_raw, own_scored;
   if (!o_.calib_emb.empty()) {
     own_raw = std::make_unique<EmbeddingTable>(EmbeddingTable::Load(o_.calib_emb));
@@ -276,7 +266,7 @@ void ScorePipeline::Report(const std::vector<ScoreStage>& stages) const {
     return;
   }
   const std::string trials_name = std::filesystem::path(o_.trials).filename().string();
-  const std::vector<int> labels = LabelsOf(in_->trials, o_.trials);
+  const std::vector<int> labels = TrialLabels(in_->trials, o_.trials);
   ResultsTable table({0.01});
   for (const ScoreStage& s : stages) {
     const ResultCell cell = MakeResultCell(s.scores, labels, {0.01});

@@ -34,6 +34,17 @@ std::vector<Trial> ReadTrials(const std::string& path) {
   return trials;
 }
 
+std::vector<int> TrialLabels(const std::vector<Trial>& trials, const std::string& source) {
+  SN_CHECK(!trials.empty(), "trial list '{}' is empty", source);
+  std::vector<int> labels(trials.size());
+  for (size_t i = 0; i < trials.size(); ++i) {
+    SN_CHECK(trials[i].target >= 0, "{}: trial #{} ('{}' '{}') has no target/nontarget label",
+             source, i + 1, trials[i].enroll, trials[i].test);
+    labels[i] = trials[i].target;
+  }
+  return labels;
+}
+
 TrialCounts CountTrials(const std::vector<Trial>& trials) {
   TrialCounts c;
   for (const Trial& t : trials) {

@@ -24,4 +24,8 @@ struct TrialCounts {
 };
 TrialCounts CountTrials(const std::vector<Trial>& trials);
 
+// The 1/0 labels of a labelled trial list; an empty list, or a trial without a label, is an
+// error naming `source` (the list's path) and the trial.
+std::vector<int> TrialLabels(const std::vector<Trial>& trials, const std::string& source);
+
 }  // namespace speakernet

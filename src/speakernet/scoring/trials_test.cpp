@@ -71,5 +71,18 @@ TEST(Trials, ErrorsNameFileAndLine) {
   EXPECT_THAT(ErrorOf(dir / "missing.txt"), HasSubstr("missing.txt"));
 }
 
+TEST(Trials, LabelsOfALabelledListAndErrorsOfAnUnlabelledOne) {
+  const std::vector<Trial> labelled = {{"a", "b", 1}, {"a", "c", 0}, {"b", "c", 0}};
+  EXPECT_EQ(TrialLabels(labelled, "t.txt"), (std::vector<int>{1, 0, 0}));
+  const std::vector<Trial> partly = {{"a", "b", 1}, {"a", "c", -1}};
+  try {
+    TrialLabels(partly, "t.txt");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("t.txt: trial #2 ('a' 'c') has no target/nontarget label"));
+  }
+  EXPECT_THROW(TrialLabels({}, "empty.txt"), Error);
+}
+
 }  // namespace
 }  // namespace speakernet
