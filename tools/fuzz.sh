@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (fuzz/, Clang, ASan + UBSan) in ./build-sanitize and runs each one for
-# a bounded time, starting from its seed corpus fuzz/corpus/<target>/ (new inputs go to
+# Builds the libFuzzer targets (fuzz/, Clang, ASan + UBSan) in ./build-sanitize and runs each one
+# for a bounded time, starting from its seed corpus fuzz/corpus/<target>/ (new inputs go to
 # build-sanitize/corpus/<target>/, findings to build-sanitize/artifacts/). See docs/robustness.md.
 #
-#   tools/fuzz.sh                  light targets (all but model_package, wespeaker_release), 30 s each
+#   tools/fuzz.sh                  the light targets, 30 s each
 #   tools/fuzz.sh --all            also the heavy targets model_package_fuzzer and
-#                                  wespeaker_release_fuzzer (they build the whole library with Clang)
+#                                  wespeaker_release_fuzzer (they link the whole library)
 #   tools/fuzz.sh --time 600 --all the longer run (10 min per target)
 #   tools/fuzz.sh --ci             CI: the whole sanitized build (tools/build.sh --sanitize), its
 #                                  full test suite, then every target (light and heavy) 10 s each
@@ -60,8 +60,8 @@ for t in "${targets[@]}"; do
   log=build-sanitize/$t.log
   # -rss_limit_mb/-malloc_limit_mb: a reader that trusts a size field and allocates gigabytes is
   # a finding. -timeout: one input may not take longer than 10 s.
-  if build-sanitize/fuzz/$t "$work" "fuzz/corpus/$name" -max_total_time="$seconds" -seed="$seed" -timeout=10 \
-      -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+  if build-sanitize/fuzz/$t "$work" "fuzz/corpus/$name" -max_total_time="$seconds" \
+      -seed="$seed" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
       -artifact_prefix="build-sanitize/artifacts/$name-" > "$log" 2>&1; then
     status=ok
   else

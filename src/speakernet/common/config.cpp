@@ -28,7 +28,8 @@ void CheckValueText(const YAML::Node& node, const std::string& path) {
     for (const char c : node.Scalar()) {
       const auto u = static_cast<unsigned char>(c);
       SN_CHECK(u >= 0x20 || c == '\t' || c == '\n',
-               "config key '{}': '{}' holds the control character 0x{:02x}", path, config_detail::Dump(node), u);
+               "config key '{}': '{}' holds the control character 0x{:02x}", path,
+               config_detail::Dump(node), u);
     }
   }
 }
@@ -58,7 +59,8 @@ void ApplyOverride(YAML::Node& root, const std::string& dotted_key, const std::s
       try {
         parsed = YAML::Load(value);
       } catch (const YAML::Exception& e) {
-        Fail(fmt::format("override '{}': cannot parse value '{}': {}", dotted_key, value, e.what()));
+        Fail(
+            fmt::format("override '{}': cannot parse value '{}': {}", dotted_key, value, e.what()));
       }
       current[key] = parsed;
       return;
