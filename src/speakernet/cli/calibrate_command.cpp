@@ -16,97 +16,116 @@
 
 namespace speakernet {
 
+namespace {
+
+struct CalibrateArgs {
+  std::string calib_trials, trials, out;
+  std::vector<std::string> calib_scores, scores, calib_quality, quality;
+  bool line_search = false;
+  int threads = 0;
+  int precision = 5;
+};
+
+void AddCalibrateOptions(CLI::App* cmd, CalibrateArgs& args) {
+  cmd->add_option("--calib-trials", args.calib_trials, "labelled calibration trial list")
+      ->required();
+  cmd->add_option("--calib-scores", args.calib_scores,
+                  "score file(s) of the calibration trials, one per system")
+      ->required();
+  cmd->add_option("--calib-quality", args.calib_quality,
+                  "quality file(s) of the calibration trials: 'enroll test q1 q2 ...'");
+  cmd->add_option("--trials", args.trials, "trial list to calibrate")->required();
+  cmd->add_option("--scores", args.scores,
+                  "score file(s) of those trials, the systems in the order of --calib-scores")
+      ->required();
+  cmd->add_option("--quality", args.quality,
+                  "quality file(s) of those trials, in the order of --calib-quality");
+  cmd->add_option("--out", args.out, "calibrated (fused) score file: natural-log LLRs")->required();
+  cmd->add_flag("--line-search", args.line_search,
+                "LBFGS with strong-Wolfe line search and lr 1 instead of speaker-net's lr 0.01");
+  cmd->add_option("--threads", args.threads, "threads, 0 = all cores")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--precision", args.precision, "decimals of the written scores")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 17));
+}
+
+// One trial list with the scores of each system and the quality features on its trials.
+struct ScoredTrials {
+  std::vector<Trial> trials;
+  std::vector<std::vector<double>> systems;
+  QualityFeatures quality;
+};
+
+ScoredTrials LoadScoredTrials(const std::string& trials_path,
+                              const std::vector<std::string>& score_files,
+                              const std::vector<std::string>& quality_files) {
+  ScoredTrials s;
+  s.trials = ReadTrials(trials_path);
+  SN_CHECK(!s.trials.empty(), "trial list '{}' is empty", trials_path);
+  for (const std::string& f : score_files) {
+    s.systems.push_back(LookupScores(ReadScores(f), s.trials, f));
+  }
+  for (const std::string& f : quality_files) s.quality.Append(ReadQuality(f, s.trials));
+  return s;
+}
+
+// Logs the calibrated scores' metrics when the evaluation trials are labelled.
+void LogEvaluation(const std::vector<Trial>& trials, const std::vector<double>& llr) {
+  const TrialCounts counts = CountTrials(trials);
+  if (counts.unknown != 0 || counts.target == 0 || counts.nontarget == 0) return;
+  std::vector<int> labels(trials.size());
+  for (size_t i = 0; i < trials.size(); ++i) labels[i] = trials[i].target;
+  const DetMetrics m = ComputeMetrics(llr, labels);
+  spdlog::info("EER {:.3f}% minDCF(p=0.01) {:.4f} actDCF {:.4f} Cllr {:.4f} minCllr {:.4f}",
+               m.eer_percent, m.min_dcf, ActualDcf(llr, labels), Cllr(llr, labels),
+               MinCllr(llr, labels));
+}
+
+void RunCalibrate(const CalibrateArgs& args) {
+  SN_CHECK(args.scores.size() == args.calib_scores.size(),
+           "calibrate: {} --scores for {} --calib-scores (one per system each)", args.scores.size(),
+           args.calib_scores.size());
+  SN_CHECK(args.quality.size() == args.calib_quality.size(),
+           "calibrate: {} --quality for {} --calib-quality files", args.quality.size(),
+           args.calib_quality.size());
+  RuntimeConfig runtime;
+  runtime.threads = args.threads;
+  ConfigureRuntime(runtime);
+  const ScoredTrials calib =
+      LoadScoredTrials(args.calib_trials, args.calib_scores, args.calib_quality);
+  const std::vector<int> labels = TrialLabels(calib.trials, args.calib_trials);
+  const ScoredTrials eval = LoadScoredTrials(args.trials, args.scores, args.quality);
+  CalibrationOptions options;
+  if (args.line_search) {
+    options.lr = 1;
+    options.line_search = true;
+  }
+  for (size_t s = 0; s < calib.systems.size(); ++s) {
+    spdlog::info("system {} ({}): calibration-set Cllr {:.4f} minCllr {:.4f}", s + 1,
+                 args.calib_scores[s], Cllr(calib.systems[s], labels),
+                 MinCllr(calib.systems[s], labels));
+  }
+  const Calibrator cal = TrainCalibrator(calib.systems, calib.quality, labels, options);
+  spdlog::info("{} calibration trials: {}", calib.trials.size(), cal.Describe());
+  const std::vector<double> llr = cal.Apply(eval.systems, eval.quality);
+  WriteScores(args.out, eval.trials, llr, args.precision);
+  spdlog::info("wrote {} calibrated scores to {}", llr.size(), args.out);
+  LogEvaluation(eval.trials, llr);
+}
+
+}  // namespace
+
 void AddCalibrateCommand(CLI::App& app) {
-  struct Args {
-    std::string calib_trials, trials, out;
-    std::vector<std::string> calib_scores, scores, calib_quality, quality;
-    bool line_search = false;
-    int threads = 0;
-    int precision = 5;
-  };
-  auto args = std::make_shared<Args>();
+  auto args = std::make_shared<CalibrateArgs>();
   auto* cmd = app.add_subcommand(
       "calibrate",
       "calibrate (QMF) and fuse score files: fit on labelled calibration trials, apply to a "
       "trial list");
   cmd->alias("fuse");
-  cmd->add_option("--calib-trials", args->calib_trials, "labelled calibration trial list")
-      ->required();
-  cmd->add_option("--calib-scores", args->calib_scores,
-                  "score file(s) of the calibration trials, one per system")
-      ->required();
-  cmd->add_option("--calib-quality", args->calib_quality,
-                  "quality file(s) of the calibration trials: 'enroll test q1 q2 ...'");
-  cmd->add_option("--trials", args->trials, "trial list to calibrate")->required();
-  cmd->add_option("--scores", args->scores,
-                  "score file(s) of those trials, the systems in the order of --calib-scores")
-      ->required();
-  cmd->add_option("--quality", args->quality,
-                  "quality file(s) of those trials, in the order of --calib-quality");
-  cmd->add_option("--out", args->out, "calibrated (fused) score file: natural-log LLRs")
-      ->required();
-  cmd->add_flag("--line-search", args->line_search,
-                "LBFGS with strong-Wolfe line search and lr 1 instead of speaker-net's lr 0.01");
-  cmd->add_option("--threads", args->threads, "threads, 0 = all cores")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--precision", args->precision, "decimals of the written scores")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 17));
-  cmd->callback([args] {
-    SN_CHECK(args->scores.size() == args->calib_scores.size(),
-             "calibrate: {} --scores for {} --calib-scores (one per system each)",
-             args->scores.size(), args->calib_scores.size());
-    SN_CHECK(args->quality.size() == args->calib_quality.size(),
-             "calibrate: {} --quality for {} --calib-quality files", args->quality.size(),
-             args->calib_quality.size());
-    RuntimeConfig runtime;
-    runtime.threads = args->threads;
-    ConfigureRuntime(runtime);
-    auto load = [](const std::string& trials_path, const std::vector<std::string>& score_files,
-                   const std::vector<std::string>& quality_files,
-                   std::vector<std::vector<double>>* systems, QualityFeatures* quality) {
-      const std::vector<Trial> trials = ReadTrials(trials_path);
-      SN_CHECK(!trials.empty(), "trial list '{}' is empty", trials_path);
-      for (const std::string& f : score_files) {
-        systems->push_back(LookupScores(ReadScores(f), trials, f));
-      }
-      for (const std::string& f : quality_files) quality->Append(ReadQuality(f, trials));
-      return trials;
-    };
-    std::vector<std::vector<double>> calib_systems, systems;
-    QualityFeatures calib_quality, quality;
-    const std::vector<Trial> calib_trials =
-        load(args->calib_trials, args->calib_scores, args->calib_quality, &calib_systems,
-             &calib_quality);
-    const std::vector<int> labels = TrialLabels(calib_trials, args->calib_trials);
-    const std::vector<Trial> trials =
-        load(args->trials, args->scores, args->quality, &systems, &quality);
-    CalibrationOptions options;
-    if (args->line_search) {
-      options.lr = 1;
-      options.line_search = true;
-    }
-    for (size_t s = 0; s < calib_systems.size(); ++s) {
-      spdlog::info("system {} ({}): calibration-set Cllr {:.4f} minCllr {:.4f}", s + 1,
-                   args->calib_scores[s], Cllr(calib_systems[s], labels),
-                   MinCllr(calib_systems[s], labels));
-    }
-    const Calibrator cal = TrainCalibrator(calib_systems, calib_quality, labels, options);
-    spdlog::info("{} calibration trials: {}", calib_trials.size(), cal.Describe());
-    const std::vector<double> llr = cal.Apply(systems, quality);
-    WriteScores(args->out, trials, llr, args->precision);
-    spdlog::info("wrote {} calibrated scores to {}", llr.size(), args->out);
-    const TrialCounts counts = CountTrials(trials);
-    if (counts.unknown == 0 && counts.target > 0 && counts.nontarget > 0) {
-      std::vector<int> eval_labels(trials.size());
-      for (size_t i = 0; i < trials.size(); ++i) eval_labels[i] = trials[i].target;
-      const DetMetrics m = ComputeMetrics(llr, eval_labels);
-      spdlog::info("EER {:.3f}% minDCF(p=0.01) {:.4f} actDCF {:.4f} Cllr {:.4f} minCllr {:.4f}",
-                   m.eer_percent, m.min_dcf, ActualDcf(llr, eval_labels), Cllr(llr, eval_labels),
-                   MinCllr(llr, eval_labels));
-    }
-  });
+  AddCalibrateOptions(cmd, *args);
+  cmd->callback([args] { RunCalibrate(*args); });
 }
 
 SPEAKERNET_REGISTER_COMMAND(55, AddCalibrateCommand);
