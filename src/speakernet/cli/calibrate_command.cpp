@@ -72,11 +72,10 @@ ScoredTrials LoadScoredTrials(const std::string& trials_path,
 }
 
 // Logs the calibrated scores' metrics when the evaluation trials are labelled.
-void LogEvaluation(const std::vector<Trial>& trials, const std::vector<double>& llr) {
-  const TrialCounts counts = CountTrials(trials);
-  if (counts.unknown != 0 || counts.target == 0 || counts.nontarget == 0) return;
-  std::vector<int> labels(trials.size());
-  for (size_t i = 0; i < trials.size(); ++i) labels[i] = trials[i].target;
+void LogEvaluation(const std::vector<Trial>& trials, const std::string& trials_path,
+                   const std::vector<double>& llr) {
+  if (!CountTrials(trials).FullyLabelled()) return;
+  const std::vector<int> labels = TrialLabels(trials, trials_path);
   const DetMetrics m = ComputeMetrics(llr, labels);
   spdlog::info("EER {:.3f}% minDCF(p=0.01) {:.4f} actDCF {:.4f} Cllr {:.4f} minCllr {:.4f}",
                m.eer_percent, m.min_dcf, ActualDcf(llr, labels), Cllr(llr, labels),
@@ -112,7 +111,7 @@ void RunCalibrate(const CalibrateArgs& args) {
   const std::vector<double> llr = cal.Apply(eval.systems, eval.quality);
   WriteScores(args.out, eval.trials, llr, args.precision);
   spdlog::info("wrote {} calibrated scores to {}", llr.size(), args.out);
-  LogEvaluation(eval.trials, llr);
+  LogEvaluation(eval.trials, args.trials, llr);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ double CalibratedThreshold(const TrainedModel& model, const CalibrationArgs& c) 
            "package: --calib-trials needs --calib-data (the utterances' data dir)");
   const std::vector<Trial> trials = ReadTrials(c.trials);
   const TrialCounts counts = CountTrials(trials);
-  SN_CHECK(counts.unknown == 0 && counts.target > 0 && counts.nontarget > 0,
+  SN_CHECK(counts.FullyLabelled(),
            "package: '{}' needs labelled trials, both target and non-target ({} target, {} "
            "non-target, {} unlabelled)",
            c.trials, counts.target, counts.nontarget, counts.unknown);

@@ -20,11 +20,6 @@ namespace {
 
 using UttSpk = std::vector<std::pair<std::string, std::string>>;
 
-bool Labelled(const std::vector<Trial>& trials) {
-  const TrialCounts c = CountTrials(trials);
-  return c.unknown == 0 && c.target > 0 && c.nontarget > 0;
-}
-
 }  // namespace
 
 // What Run loads once: the trials, the evaluation table as read and as scored (mean subtracted,
@@ -259,7 +254,7 @@ void ScorePipeline::Write(const std::vector<ScoreStage>& stages,
 }
 
 void ScorePipeline::Report(const std::vector<ScoreStage>& stages) const {
-  if (!Labelled(in_->trials)) {
+  if (!CountTrials(in_->trials).FullyLabelled()) {
     if (!o_.results.empty()) {
       spdlog::warn("{} is not fully labelled: no results table written", o_.trials);
     }

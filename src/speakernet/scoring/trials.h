@@ -21,6 +21,8 @@ std::vector<Trial> ReadTrials(const std::string& path);
 // Number of trials with target == 1, == 0 and == -1.
 struct TrialCounts {
   size_t target = 0, nontarget = 0, unknown = 0;
+  // Every trial labelled and both classes present: what EER, minDCF and calibration need.
+  bool FullyLabelled() const { return unknown == 0 && target > 0 && nontarget > 0; }
 };
 TrialCounts CountTrials(const std::vector<Trial>& trials);
 

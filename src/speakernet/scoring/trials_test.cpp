@@ -74,6 +74,9 @@ TEST(Trials, ErrorsNameFileAndLine) {
 TEST(Trials, LabelsOfALabelledListAndErrorsOfAnUnlabelledOne) {
   const std::vector<Trial> labelled = {{"a", "b", 1}, {"a", "c", 0}, {"b", "c", 0}};
   EXPECT_EQ(TrialLabels(labelled, "t.txt"), (std::vector<int>{1, 0, 0}));
+  EXPECT_TRUE(CountTrials(labelled).FullyLabelled());
+  EXPECT_FALSE(CountTrials({{"a", "b", 1}, {"a", "c", 1}}).FullyLabelled());  // no non-target
+  EXPECT_FALSE(CountTrials({{"a", "b", 1}, {"a", "c", 0}, {"b", "c", -1}}).FullyLabelled());
   const std::vector<Trial> partly = {{"a", "b", 1}, {"a", "c", -1}};
   try {
     TrialLabels(partly, "t.txt");
